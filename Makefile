@@ -1,0 +1,52 @@
+# The workspace root has no go.mod, so ./... means nothing here: every target loops over the
+# workspace's modules instead.
+MODULES := $(shell go list -f '{{.Dir}}/...' -m)
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+BENCHTIME ?= 1s
+
+.PHONY: run test fmt vet staticcheck tidy-check bench fuzz build e2e check
+
+## run: start 3 backend replicas, a loopback DNS server and the frontend; Ctrl-C stops all.
+run:
+	go run ./services/frontend/cmd/localpair
+
+## test: unit and integration tests of all modules with the race detector.
+test:
+	go test -race -count=1 $(MODULES)
+
+## fmt: fail when gofmt would change a file.
+fmt:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+vet:
+	go vet $(MODULES)
+
+staticcheck:
+	go run $(STATICCHECK) $(MODULES)
+
+## tidy-check: fail when go mod tidy changes any module.
+tidy-check:
+	@for d in pkg services/backend services/frontend; do (cd $$d && go mod tidy) || exit 1; done
+	@git diff --exit-code -- '*go.mod' '*go.sum' || { echo "go mod tidy changed the files above"; exit 1; }
+
+## bench: the benchmarks of all modules (no tests).
+bench:
+	go test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) $(MODULES)
+
+## fuzz: a short run of every fuzz target (the seed corpus also runs in make test).
+fuzz:
+	go test -run '^$$' -fuzz FuzzEnvPrefix -fuzztime 15s ./pkg/discovery
+	go test -run '^$$' -fuzz FuzzEnvEndpoint -fuzztime 15s ./pkg/discovery
+	go test -run '^$$' -fuzz FuzzSpreadN -fuzztime 15s ./services/frontend/app
+
+build:
+	mkdir -p bin
+	go build -o bin/backend ./services/backend
+	go build -o bin/frontend ./services/frontend
+
+## e2e: build the images, deploy to the current kube context and check the pair end to end.
+e2e:
+	bash scripts/e2e.sh
+
+## check: everything CI runs before the e2e.
+check: fmt vet staticcheck test tidy-check

@@ -1,0 +1,126 @@
+package httpclient
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"strings"
+	"syscall"
+
+	"github.com/svc2svc/svc2svc/pkg/discovery"
+)
+
+// Sentinel errors say what kind of failure a call had, so the caller can map it to its own
+// answer (typically 503, 504 and 502) with errors.Is, without parsing messages.
+var (
+	// ErrNoEndpoint means the backend could not be resolved: nothing was sent.
+	ErrNoEndpoint = errors.New("no endpoint")
+	// ErrTimeout means the call's deadline (Config.Timeout or the caller's) passed, or
+	// the last attempt hit Config.AttemptTimeout.
+	ErrTimeout = errors.New("timeout")
+	// ErrBadGateway means the backend could not be reached or gave no usable answer:
+	// connection failures or 502/503/504 after the last attempt, or a response that
+	// could not be read.
+	ErrBadGateway = errors.New("bad gateway")
+)
+
+// Error is what every failed call returns: the kind of failure (a sentinel, via errors.Is),
+// its cause, and what was tried, so that one log line explains the failure.
+type Error struct {
+	// Source is how the backend was last resolved; empty if it never was.
+	Source discovery.Source
+	// Addrs lists the addresses tried, each once, in the order first tried.
+	Addrs []string
+	// Attempts counts the requests sent.
+	Attempts int
+	// Status is the last attempt's HTTP status, 0 if it got no response.
+	Status int
+	// Err is the last attempt's failure (or the context's error), for errors.Is/As,
+	// e.g. with syscall.ECONNREFUSED.
+	Err error
+
+	op   string // "GET /path"
+	kind error  // one of the sentinels, or nil
+}
+
+// Error returns a short one-line message, e.g.
+// "call GET /: 3 attempts via dns [10.0.0.1:80 10.0.0.2:80]: connection refused".
+// The addresses are listed once, so the cause keeps only its essence.
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString("call")
+	if e.op != "" {
+		b.WriteString(" " + e.op)
+	}
+	b.WriteString(": ")
+	if e.Attempts > 0 {
+		s := "s"
+		if e.Attempts == 1 {
+			s = ""
+		}
+		fmt.Fprintf(&b, "%d attempt%s via %s %v: ", e.Attempts, s, e.Source, e.Addrs)
+	}
+	// "bad gateway" would add nothing to "connection refused" or "status 503".
+	if e.kind != nil && e.kind != ErrBadGateway {
+		b.WriteString(e.kind.Error() + ": ")
+	}
+	b.WriteString(essence(e.Err))
+	return b.String()
+}
+
+// Unwrap returns the sentinel and the cause, so errors.Is matches either.
+func (e *Error) Unwrap() []error {
+	errs := make([]error, 0, 2)
+	if e.kind != nil {
+		errs = append(errs, e.kind)
+	}
+	if e.Err != nil {
+		errs = append(errs, e.Err)
+	}
+	return errs
+}
+
+// essence shortens a network error to what went wrong, "connection refused" rather than
+// "dial tcp 10.0.0.1:80: connect: connection refused": the address is already in the message.
+func essence(err error) string {
+	if err == nil {
+		return "unknown error"
+	}
+	var errno syscall.Errno
+	if errors.As(err, &errno) {
+		return errno.Error()
+	}
+	var op *net.OpError
+	if errors.As(err, &op) && op.Err != nil {
+		return op.Err.Error()
+	}
+	return err.Error()
+}
+
+// unwrapURL drops the *url.Error wrapper net/http adds: its method and URL repeat what the
+// Error already says.
+func unwrapURL(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
+}
+
+// connectionError reports failures to reach the backend or to keep the connection: the ones
+// a pod that is gone or restarting causes, which another address or a fresh resolution may
+// not have.
+func connectionError(err error) bool {
+	var dnsErr *net.DNSError
+	var op *net.OpError
+	// *net.OpError covers every failed dial, read or write on the socket (refused, reset,
+	// unreachable, closed), whatever the errno.
+	return errors.As(err, &op) ||
+		errors.As(err, &dnsErr) ||
+		errors.Is(err, syscall.ECONNREFUSED) ||
+		errors.Is(err, syscall.ECONNRESET) ||
+		errors.Is(err, io.EOF) ||
+		errors.Is(err, io.ErrUnexpectedEOF)
+}

@@ -1,0 +1,159 @@
+package httpserver_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/svc2svc/svc2svc/pkg/config"
+	"github.com/svc2svc/svc2svc/pkg/httpserver"
+	"github.com/svc2svc/svc2svc/pkg/logging"
+)
+
+// waitLimit only guards against a hang; nothing here asserts on time.
+const waitLimit = 10 * time.Second
+
+// logBuffer collects a server's JSON log lines; servers write from many goroutines.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *logBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// lines returns the decoded log lines whose "msg" is msg.
+func (b *logBuffer) lines(msg string) []map[string]any {
+	var out []map[string]any
+	sc := bufio.NewScanner(strings.NewReader(b.String()))
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		var m map[string]any
+		if json.Unmarshal(sc.Bytes(), &m) == nil && m["msg"] == msg {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// waitFor polls until cond holds, failing the test after waitLimit.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(waitLimit)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// testConfig parses the server's config from an environment, as a service does, on loopback
+// with a free port and a short drain.
+func testConfig(t *testing.T, environ ...string) httpserver.Config {
+	t.Helper()
+	base := []string{"HOST=127.0.0.1", "PORT=0", "DRAIN_DELAY=10ms", "SHUTDOWN_TIMEOUT=5s"}
+	cfg, err := config.Parse[httpserver.Config](append(base, environ...))
+	if err != nil {
+		t.Fatalf("config.Parse = %v, want nil", err)
+	}
+	return cfg
+}
+
+// running is a server started through Run for one test.
+type running struct {
+	url    string
+	logs   *logBuffer
+	client *http.Client
+	cancel context.CancelFunc
+	done   chan error
+}
+
+// start runs a server on loopback until the test ends and returns once it listens.
+func start(t *testing.T, cfg httpserver.Config, deps httpserver.Deps, routes func(chi.Router)) *running {
+	t.Helper()
+	logs := &logBuffer{}
+	if deps.Logger == nil {
+		deps.Logger = logging.New(logs, slog.LevelDebug)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	rs := &running{logs: logs, cancel: cancel, done: make(chan error, 1),
+		client: &http.Client{Timeout: waitLimit, Transport: &http.Transport{}}}
+	go func() { rs.done <- httpserver.New(cfg, deps, routes).Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-rs.done:
+		case <-time.After(waitLimit):
+			t.Errorf("Run did not return after cancel")
+		}
+		rs.client.CloseIdleConnections()
+	})
+	waitFor(t, "server listening", func() bool { return len(logs.lines("server listening")) > 0 })
+	rs.url = "http://" + logs.lines("server listening")[0]["addr"].(string)
+	return rs
+}
+
+// do sends a request and returns the response with its body read.
+func (rs *running) do(t *testing.T, method, path string, body io.Reader, header http.Header) (*http.Response, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, rs.url+path, body)
+	if err != nil {
+		t.Fatalf("NewRequest(%s %s) = %v", method, path, err)
+	}
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	res, err := rs.client.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s = %v, want a response", method, path, err)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatalf("%s %s: reading body = %v", method, path, err)
+	}
+	return res, string(b)
+}
+
+// testRoutes are the routes most tests share.
+func testRoutes(r chi.Router) {
+	r.Get("/items/{id}", func(w http.ResponseWriter, r *http.Request) {
+		httpserver.WriteJSON(w, http.StatusOK, map[string]string{"id": chi.URLParam(r, "id")})
+	})
+	r.Get("/panic", func(http.ResponseWriter, *http.Request) {
+		panic("boom: secret detail")
+	})
+	r.Post("/upload", func(w http.ResponseWriter, r *http.Request) {
+		b, err := io.ReadAll(r.Body)
+		var tooBig *http.MaxBytesError
+		switch {
+		case errors.As(err, &tooBig):
+			httpserver.WriteError(w, http.StatusRequestEntityTooLarge, "request body too large")
+		case err != nil:
+			httpserver.WriteError(w, http.StatusBadRequest, "bad request body")
+		default:
+			httpserver.WriteJSON(w, http.StatusOK, map[string]int{"bytes": len(b)})
+		}
+	})
+}

@@ -1,0 +1,68 @@
+package httpserver
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+
+	"github.com/go-chi/chi/v5"
+)
+
+// WriteJSON writes v as a JSON response with the given status. It encodes before writing
+// anything, so a value that cannot be encoded becomes a clean 500 instead of a half-written
+// 200.
+func WriteJSON(w http.ResponseWriter, status int, v any) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		status = http.StatusInternalServerError
+		body = []byte(`{"error":"internal error","status":500}`)
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	_, _ = w.Write(append(body, '\n'))
+}
+
+// WriteError writes {"error": reason, "status": status}, the one error shape clients of every
+// service see. reason is shown to the client, so it must never carry internal detail.
+func WriteError(w http.ResponseWriter, status int, reason string) {
+	WriteJSON(w, status, errorBody{Error: reason, Status: status})
+}
+
+type errorBody struct {
+	Error  string `json:"error"`
+	Status int    `json:"status"`
+}
+
+func notFound(w http.ResponseWriter, _ *http.Request) {
+	WriteError(w, http.StatusNotFound, "not found")
+}
+
+// allMethods are the methods chi routes, in the order an Allow header lists them.
+var allMethods = []string{
+	http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+	http.MethodDelete, http.MethodOptions, http.MethodConnect, http.MethodTrace,
+}
+
+// methodNotAllowed answers 405 in JSON. chi hands a custom 405 handler no list of allowed
+// methods, so it asks the router which methods match, to keep the Allow header that
+// RFC 9110 requires.
+func methodNotAllowed(router chi.Routes) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		path := r.URL.RawPath
+		if path == "" {
+			path = r.URL.Path
+		}
+		var allowed []string
+		for _, m := range allMethods {
+			if router.Match(chi.NewRouteContext(), m, path) {
+				allowed = append(allowed, m)
+			}
+		}
+		if len(allowed) > 0 {
+			w.Header().Set("Allow", strings.Join(allowed, ", "))
+		}
+		WriteError(w, http.StatusMethodNotAllowed, "method not allowed")
+	}
+}

@@ -1,0 +1,96 @@
+package httpserver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Run listens on Host:Port and serves until ctx is done, then shuts down the way Kubernetes
+// needs: /readyz turns 503 and keep-alives stop, the server keeps serving for DrainDelay
+// while the pod is taken out of the Service's endpoints, then http.Server.Shutdown waits up
+// to ShutdownTimeout for in-flight requests. Shutdown gets a fresh context because ctx is
+// already cancelled by then.
+//
+// Run logs "server listening" with a dialable "addr" (127.0.0.1:PORT when listening on all
+// interfaces), which tests and tools read to find a server started with PORT=0. It returns
+// a listen error (such as a port in use) at once, nil after a clean shutdown, and an error if
+// requests were still running when ShutdownTimeout ran out.
+func (s *Server) Run(ctx context.Context) error {
+	addr := net.JoinHostPort(s.cfg.Host, strconv.Itoa(s.cfg.Port))
+	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	// Requests must outlive ctx while they drain, so their base context keeps ctx's values
+	// but not its cancellation; it is cancelled only if Shutdown gives up on them.
+	baseCtx, cancelBase := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelBase()
+	srv := s.httpServer(baseCtx)
+
+	s.logger.InfoContext(ctx, "server listening", slog.String("addr", dialable(ln.Addr(), s.cfg.Host)))
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+
+	select {
+	case err := <-served:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+
+	s.draining.Store(true)
+	// Responses now say "Connection: close", so clients reconnect through the Service to a
+	// pod that is still ready.
+	srv.SetKeepAlivesEnabled(false)
+	s.logger.Info("shutdown started", slog.Duration("drain_delay", s.cfg.DrainDelay))
+	time.Sleep(s.cfg.DrainDelay)
+
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		cancelBase()
+		_ = srv.Close()
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-served; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve: %w", err)
+	}
+	s.logger.Info("server stopped")
+	return nil
+}
+
+// httpServer sets every timeout and limit, so no connection can hold the server forever.
+func (s *Server) httpServer(baseCtx context.Context) *http.Server {
+	return &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: s.cfg.ReadHeaderTimeout,
+		ReadTimeout:       s.cfg.ReadTimeout,
+		WriteTimeout:      s.cfg.WriteTimeout,
+		IdleTimeout:       s.cfg.IdleTimeout,
+		MaxHeaderBytes:    s.cfg.MaxHeaderBytes,
+		// net/http's own complaints (TLS handshakes, superfluous WriteHeader, accept errors)
+		// go to the JSON log instead of plain text on stderr.
+		ErrorLog:    slog.NewLogLogger(s.logger.Handler(), slog.LevelWarn),
+		BaseContext: func(net.Listener) context.Context { return baseCtx },
+	}
+}
+
+// dialable turns a listener address into one a client on this machine can dial: the
+// unspecified address (all interfaces) becomes loopback, IPv6 only if host asked for it.
+func dialable(addr net.Addr, host string) string {
+	tcp, ok := addr.(*net.TCPAddr)
+	if !ok || !tcp.IP.IsUnspecified() {
+		return addr.String()
+	}
+	loopback := "127.0.0.1"
+	if strings.Contains(host, ":") {
+		loopback = "::1"
+	}
+	return net.JoinHostPort(loopback, strconv.Itoa(tcp.Port))
+}

@@ -1,0 +1,125 @@
+package app_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/svc2svc/svc2svc/pkg/servicetest"
+	"github.com/svc2svc/svc2svc/services/backend/app"
+)
+
+// startBackend runs a real backend on loopback with the given environment.
+func startBackend(t *testing.T, environ ...string) *servicetest.Service {
+	t.Helper()
+	environ = append([]string{"PORT=0", "DRAIN_DELAY=0s"}, environ...)
+	return servicetest.Start(t, func(ctx context.Context, stdout io.Writer) error {
+		return app.Run(ctx, nil, environ, stdout)
+	})
+}
+
+func getIdentity(t *testing.T, url string) app.Identity {
+	t.Helper()
+	res, err := http.Get(url)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s = %d, want 200", url, res.StatusCode)
+	}
+	if ct := res.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+		t.Errorf("Content-Type = %q, want application/json", ct)
+	}
+	var id app.Identity
+	if err := json.NewDecoder(res.Body).Decode(&id); err != nil {
+		t.Fatalf("decode identity: %v", err)
+	}
+	return id
+}
+
+func TestIdentity(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		environ []string
+		want    app.Identity
+	}{
+		{
+			name:    "downward API",
+			environ: []string{"POD_NAME=backend-7d9f-abcde", "POD_IP=10.244.0.7", "POD_NAMESPACE=default", "NODE_NAME=node-1", "HOSTNAME=ignored"},
+			want:    app.Identity{Service: "backend", Pod: "backend-7d9f-abcde", PodIP: "10.244.0.7", Namespace: "default", Node: "node-1", Version: "dev"},
+		},
+		{
+			name:    "hostname fallback",
+			environ: []string{"HOSTNAME=backend-from-hostname"},
+			want:    app.Identity{Service: "backend", Pod: "backend-from-hostname", Version: "dev"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			svc := startBackend(t, tt.environ...)
+			got := getIdentity(t, svc.URL+"/")
+			if got.Time.IsZero() {
+				t.Errorf("identity time is zero, want the time of the answer")
+			}
+			got.Time = tt.want.Time
+			if got != tt.want {
+				t.Errorf("GET / = %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestIdentityRejectsOtherMethods(t *testing.T) {
+	t.Parallel()
+	svc := startBackend(t, "POD_NAME=backend-1")
+	res, err := http.Post(svc.URL+"/", "application/json", strings.NewReader("{}"))
+	if err != nil {
+		t.Fatalf("POST /: %v", err)
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusMethodNotAllowed {
+		t.Errorf("POST / = %d, want 405", res.StatusCode)
+	}
+	var body map[string]any
+	if err := json.NewDecoder(res.Body).Decode(&body); err != nil || body["error"] == nil {
+		t.Errorf("POST / body = %v (%v), want a JSON error", body, err)
+	}
+}
+
+func TestRunRejectsBadInput(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		args     []string
+		environ  []string
+		wantVars []string
+	}{
+		{name: "bad values", environ: []string{"PORT=abc", "SHUTDOWN_TIMEOUT=-1s", "LOG_LEVEL=loud"}, wantVars: []string{"PORT", "SHUTDOWN_TIMEOUT", "LOG_LEVEL"}},
+		{name: "port out of range", environ: []string{"PORT=70000"}, wantVars: []string{"PORT"}},
+		{name: "arguments", args: []string{"serve"}, wantVars: []string{"no arguments"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var out strings.Builder
+			err := app.Run(context.Background(), tt.args, tt.environ, &out)
+			if err == nil {
+				t.Fatalf("Run(%q) = nil, want an error", tt.environ)
+			}
+			for _, v := range tt.wantVars {
+				if !strings.Contains(err.Error(), v) {
+					t.Errorf("Run(%q) = %q, want it to name %s", tt.environ, err, v)
+				}
+			}
+			if strings.Contains(out.String(), servicetest.ListeningMessage) {
+				t.Errorf("Run(%q) listened before failing; logs:\n%s", tt.environ, out.String())
+			}
+		})
+	}
+}

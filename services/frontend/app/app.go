@@ -1,0 +1,114 @@
+// Package app is the frontend service: it finds the backend through discovery, calls it
+// through the shared client and shows what happened. It is a package of its own, not main, so
+// tests and the local run can start real frontends in-process through Run.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/caarlos0/env/v11"
+
+	"github.com/svc2svc/svc2svc/pkg/buildinfo"
+	"github.com/svc2svc/svc2svc/pkg/config"
+	"github.com/svc2svc/svc2svc/pkg/discovery"
+	"github.com/svc2svc/svc2svc/pkg/httpclient"
+	"github.com/svc2svc/svc2svc/pkg/httpserver"
+	"github.com/svc2svc/svc2svc/pkg/logging"
+	"github.com/svc2svc/svc2svc/pkg/telemetry"
+)
+
+// ServiceName names the service in traces and logs.
+const ServiceName = "frontend"
+
+// Config is everything the frontend reads from its environment.
+type Config struct {
+	Server    httpserver.Config
+	Telemetry telemetry.Config
+	Discovery discovery.Config  `envPrefix:"DISCOVERY_"`
+	Client    httpclient.Config `envPrefix:"CLIENT_"`
+	LogLevel  slog.Level        `env:"LOG_LEVEL" envDefault:"info"`
+	// SpreadTimeout bounds a whole /api/spread request; it must end before the server's
+	// WriteTimeout cuts the response off.
+	SpreadTimeout time.Duration `env:"SPREAD_TIMEOUT" envDefault:"10s"`
+}
+
+// Validate checks the rules that span several variables.
+func (c Config) Validate() error {
+	var errs []error
+	if c.SpreadTimeout >= c.Server.WriteTimeout {
+		errs = append(errs, config.FieldError{Var: "SPREAD_TIMEOUT",
+			Msg: fmt.Sprintf("must be shorter than WRITE_TIMEOUT (%v), got %v", c.Server.WriteTimeout, c.SpreadTimeout)})
+	}
+	if c.Client.AttemptTimeout > c.Client.Timeout {
+		errs = append(errs, config.FieldError{Var: "CLIENT_ATTEMPT_TIMEOUT",
+			Msg: fmt.Sprintf("must not exceed CLIENT_TIMEOUT (%v), got %v", c.Client.Timeout, c.Client.AttemptTimeout)})
+	}
+	return errors.Join(errs...)
+}
+
+// Run parses the environment and serves until ctx is done, then shuts down gracefully and
+// flushes telemetry. With the argument "call" it calls the backend once, prints the answer and
+// returns, which is what the Kubernetes client Job runs.
+func Run(ctx context.Context, args, environ []string, stdout io.Writer) error {
+	oneShot, err := parseArgs(args)
+	if err != nil {
+		return err
+	}
+	cfg, err := config.Parse[Config](environ)
+	if err != nil {
+		return err
+	}
+	logger := logging.New(stdout, cfg.LogLevel).With("service", ServiceName)
+	tel, err := telemetry.New(ctx, ServiceName, buildinfo.Version, cfg.Telemetry)
+	if err != nil {
+		return fmt.Errorf("telemetry: %w", err)
+	}
+	defer func() {
+		// ctx is already cancelled here: flushing needs a fresh deadline of its own.
+		flushCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := tel.Shutdown(flushCtx); err != nil {
+			logger.Error("telemetry flush failed", "error", err)
+		}
+	}()
+
+	vars := env.ToMap(environ)
+	resolver := discovery.New(cfg.Discovery, discovery.NewDNSResolver(cfg.Discovery.DNSServer),
+		func(key string) (string, bool) { v, ok := vars[key]; return v, ok })
+	client := httpclient.New(cfg.Client, httpclient.Deps{
+		Resolver:       resolver,
+		TracerProvider: tel.TracerProvider,
+		Propagator:     tel.Propagator,
+	})
+	backend := newBackendCaller(client)
+
+	if oneShot {
+		return callOnce(ctx, backend, tel, stdout)
+	}
+	srv := httpserver.New(cfg.Server, httpserver.Deps{
+		Logger:         logger,
+		TracerProvider: tel.TracerProvider,
+		Propagator:     tel.Propagator,
+	}, routes(backend, cfg.SpreadTimeout, logger))
+	if err := srv.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+		return err
+	}
+	return nil
+}
+
+// parseArgs reports whether the frontend runs once ("call") instead of serving.
+func parseArgs(args []string) (oneShot bool, err error) {
+	switch {
+	case len(args) == 0:
+		return false, nil
+	case len(args) == 1 && args[0] == "call":
+		return true, nil
+	default:
+		return false, fmt.Errorf("usage: frontend [call], got %q", args)
+	}
+}

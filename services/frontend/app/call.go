@@ -1,0 +1,100 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/svc2svc/svc2svc/pkg/httpclient"
+)
+
+// errBadAnswer means the backend was reached but did not answer with its identity.
+var errBadAnswer = errors.New("backend answered with something other than its identity")
+
+// identity is the frontend's view of the backend's answer. The frontend keeps its own copy of
+// the contract instead of importing the backend, as a service in another repository would.
+type identity struct {
+	Service   string    `json:"service"`
+	Pod       string    `json:"pod"`
+	PodIP     string    `json:"pod_ip"`
+	Namespace string    `json:"namespace"`
+	Node      string    `json:"node"`
+	Version   string    `json:"version"`
+	Time      time.Time `json:"time"`
+}
+
+// found says how the backend was found and which address answered.
+type found struct {
+	Source string `json:"source"`
+	Name   string `json:"name"`
+	Addr   string `json:"addr"`
+}
+
+// callView is what the frontend shows about one successful call.
+type callView struct {
+	Backend   identity `json:"backend"`
+	Discovery found    `json:"discovery"`
+	Attempts  int      `json:"attempts"`
+	LatencyMS float64  `json:"latency_ms"`
+	TraceID   string   `json:"trace_id"`
+}
+
+// backendCaller calls the backend's GET / and turns the result into a callView.
+type backendCaller struct {
+	client *httpclient.Client
+}
+
+func newBackendCaller(client *httpclient.Client) *backendCaller {
+	return &backendCaller{client: client}
+}
+
+// call makes one call (with the client's retries) and reports what happened.
+func (b *backendCaller) call(ctx context.Context) (callView, error) {
+	start := time.Now()
+	res, err := b.client.Get(ctx, "/")
+	view := callView{
+		LatencyMS: float64(time.Since(start).Microseconds()) / 1000,
+		TraceID:   traceID(ctx),
+	}
+	if err != nil {
+		return view, err
+	}
+	view.Attempts = res.Attempts
+	view.Discovery = found{Source: string(res.Endpoint.Source), Name: res.Endpoint.Name, Addr: res.Addr}
+	if res.Status != 200 {
+		return view, &answerError{status: res.Status, addr: res.Addr, attempts: res.Attempts, err: errBadAnswer}
+	}
+	if err := json.Unmarshal(res.Body, &view.Backend); err != nil || view.Backend.Pod == "" {
+		return view, &answerError{status: res.Status, addr: res.Addr, attempts: res.Attempts, err: errBadAnswer}
+	}
+	return view, nil
+}
+
+// answerError is a backend that was reached but answered wrongly (a 4xx or 500, or a body
+// that is not an identity).
+type answerError struct {
+	status   int
+	addr     string
+	attempts int
+	err      error
+}
+
+func (e *answerError) Error() string {
+	return fmt.Sprintf("backend at %s answered %d after %d attempt(s): %v", e.addr, e.status, e.attempts, e.err)
+}
+
+func (e *answerError) Unwrap() error { return e.err }
+
+// traceID returns the id of the trace ctx belongs to, so a user can go from an answer to the
+// trace and the logs; empty when there is none.
+func traceID(ctx context.Context) string {
+	sc := trace.SpanContextFromContext(ctx)
+	if !sc.HasTraceID() {
+		return ""
+	}
+	return sc.TraceID().String()
+}

@@ -1,0 +1,377 @@
+package app_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/svc2svc/svc2svc/pkg/localdns"
+	"github.com/svc2svc/svc2svc/pkg/servicetest"
+	backend "github.com/svc2svc/svc2svc/services/backend/app"
+	"github.com/svc2svc/svc2svc/services/frontend/app"
+)
+
+// The integration tests start real backends and real frontends through their Run functions on
+// loopback, with a DNS server of their own: nothing reaches beyond the machine.
+
+// frontendView is the JSON the frontend answers GET / with.
+type frontendView struct {
+	Backend struct {
+		Service, Pod, Namespace string
+	} `json:"backend"`
+	Discovery struct {
+		Source, Name, Addr string
+	} `json:"discovery"`
+	Attempts  int     `json:"attempts"`
+	LatencyMS float64 `json:"latency_ms"`
+	TraceID   string  `json:"trace_id"`
+}
+
+// failureBody is the JSON of a failed call.
+type failureBody struct {
+	Error  string `json:"error"`
+	Status int    `json:"status"`
+	Tried  struct {
+		Source   string   `json:"source"`
+		Addrs    []string `json:"addrs"`
+		Attempts int      `json:"attempts"`
+	} `json:"tried"`
+}
+
+var traceIDPattern = regexp.MustCompile(`^[0-9a-f]{32}$`)
+
+func startBackend(t *testing.T, name string) *servicetest.Service {
+	t.Helper()
+	environ := []string{"PORT=0", "DRAIN_DELAY=0s", "POD_NAME=" + name, "POD_NAMESPACE=test", "POD_IP=127.0.0.1"}
+	return servicetest.Start(t, func(ctx context.Context, stdout io.Writer) error {
+		return backend.Run(ctx, nil, environ, stdout)
+	})
+}
+
+func startFrontend(t *testing.T, environ ...string) *servicetest.Service {
+	t.Helper()
+	environ = append([]string{"PORT=0", "DRAIN_DELAY=0s", "POD_NAME=frontend-test"}, environ...)
+	return servicetest.Start(t, func(ctx context.Context, stdout io.Writer) error {
+		return app.Run(ctx, nil, environ, stdout)
+	})
+}
+
+func startDNS(t *testing.T) *localdns.Server {
+	t.Helper()
+	dns, err := localdns.Start("127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("localdns.Start: %v", err)
+	}
+	t.Cleanup(func() { dns.Close() })
+	return dns
+}
+
+func port(t *testing.T, addr string) uint16 {
+	t.Helper()
+	_, p, err := net.SplitHostPort(addr)
+	if err != nil {
+		t.Fatalf("SplitHostPort(%q): %v", addr, err)
+	}
+	n, err := strconv.ParseUint(p, 10, 16)
+	if err != nil {
+		t.Fatalf("port of %q: %v", addr, err)
+	}
+	return uint16(n)
+}
+
+// threeBackends starts backend-1..3 and publishes them in dns the way the local run does: one
+// SRV target per replica.
+func threeBackends(t *testing.T, dns *localdns.Server) []*servicetest.Service {
+	t.Helper()
+	var backends []*servicetest.Service
+	var targets []localdns.SRV
+	for i := 1; i <= 3; i++ {
+		b := startBackend(t, fmt.Sprintf("backend-%d", i))
+		host := fmt.Sprintf("backend-%d.test.local", i)
+		dns.SetA(host, "127.0.0.1")
+		targets = append(targets, localdns.SRV{Target: host, Port: port(t, b.Addr)})
+		backends = append(backends, b)
+	}
+	dns.SetSRV("_http._tcp.backend-service", targets...)
+	return backends
+}
+
+func get(t *testing.T, url, accept string) (int, http.Header, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		t.Fatalf("new request: %v", err)
+	}
+	if accept != "" {
+		req.Header.Set("Accept", accept)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	defer res.Body.Close()
+	body, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatalf("read %s: %v", url, err)
+	}
+	return res.StatusCode, res.Header, body
+}
+
+func decode[T any](t *testing.T, body []byte) T {
+	t.Helper()
+	var v T
+	if err := json.Unmarshal(body, &v); err != nil {
+		t.Fatalf("decode %s: %v", body, err)
+	}
+	return v
+}
+
+func TestPairThroughDNS(t *testing.T) {
+	t.Parallel()
+	dns := startDNS(t)
+	threeBackends(t, dns)
+	fe := startFrontend(t, "DISCOVERY_DNS_SERVER="+dns.Addr(), "DISCOVERY_PORT_NAME=http")
+
+	status, _, body := get(t, fe.URL+"/", "application/json")
+	if status != http.StatusOK {
+		t.Fatalf("GET / = %d %s, want 200", status, body)
+	}
+	v := decode[frontendView](t, body)
+	if v.Discovery.Source != "dns" || !strings.HasPrefix(v.Backend.Pod, "backend-") || v.Backend.Namespace != "test" {
+		t.Errorf("GET / = %+v, want a backend pod found through dns", v)
+	}
+	if v.Attempts != 1 || !traceIDPattern.MatchString(v.TraceID) {
+		t.Errorf("GET / attempts, trace id = %d, %q; want 1 and a 32-hex trace id", v.Attempts, v.TraceID)
+	}
+
+	status, _, body = get(t, fe.URL+"/api/spread?n=30", "")
+	if status != http.StatusOK {
+		t.Fatalf("GET /api/spread?n=30 = %d %s, want 200", status, body)
+	}
+	spread := decode[struct {
+		Requested, Succeeded, Failed int
+		ByPod                        map[string]int `json:"by_pod"`
+		BySource                     map[string]int `json:"by_source"`
+	}](t, body)
+	if spread.Requested != 30 || spread.Succeeded != 30 || spread.Failed != 0 || spread.BySource["dns"] != 30 {
+		t.Errorf("spread = %+v, want 30 of 30 through dns", spread)
+	}
+	if len(spread.ByPod) != 3 {
+		t.Errorf("spread reached pods %v, want all of backend-1..3", spread.ByPod)
+	}
+}
+
+func TestPairThroughEnvFallback(t *testing.T) {
+	t.Parallel()
+	dns := startDNS(t) // knows no names: every lookup is NXDOMAIN, as for a Service DNS can't find
+	b := startBackend(t, "backend-env")
+	_, p, _ := net.SplitHostPort(b.Addr)
+	fe := startFrontend(t, "DISCOVERY_DNS_SERVER="+dns.Addr(), "DISCOVERY_PORT_NAME=http",
+		"BACKEND_SERVICE_SERVICE_HOST=127.0.0.1", "BACKEND_SERVICE_SERVICE_PORT=1",
+		"BACKEND_SERVICE_SERVICE_PORT_HTTP="+p, "BACKEND_SERVICE_PORT=tcp://127.0.0.1:1")
+
+	status, _, body := get(t, fe.URL+"/", "application/json")
+	if status != http.StatusOK {
+		t.Fatalf("GET / = %d %s, want 200", status, body)
+	}
+	v := decode[frontendView](t, body)
+	if v.Discovery.Source != "env" || v.Backend.Pod != "backend-env" || v.Discovery.Addr != "127.0.0.1:"+p {
+		t.Errorf("GET / = %+v, want backend-env at 127.0.0.1:%s found through env", v, p)
+	}
+
+	status, header, text := get(t, fe.URL+"/", "")
+	if status != http.StatusOK || !strings.HasPrefix(header.Get("Content-Type"), "text/plain") {
+		t.Fatalf("GET / (curl) = %d %s, want 200 text/plain", status, header.Get("Content-Type"))
+	}
+	for _, line := range []string{"pod: backend-env\n", "found via: env (", "attempts: 1\n", "trace id: "} {
+		if !strings.Contains(string(text), line) {
+			t.Errorf("GET / (curl) = %q, want a line %q", text, line)
+		}
+	}
+
+	status, header, html := get(t, fe.URL+"/", "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8")
+	if status != http.StatusOK || !strings.HasPrefix(header.Get("Content-Type"), "text/html") || !strings.Contains(string(html), "backend-env") {
+		t.Errorf("GET / (browser) = %d %s %q, want an HTML page naming backend-env", status, header.Get("Content-Type"), html)
+	}
+}
+
+// TestDeadBackend checks every way the backend can be missing: the frontend answers
+// 502/503/504 with what it tried, within its deadline, and never hangs.
+func TestDeadBackend(t *testing.T) {
+	t.Parallel()
+	closed := closedPort(t)
+	silent := silentListener(t)
+	tests := []struct {
+		name       string
+		environ    []string
+		wantStatus int
+		wantTried  int
+	}{
+		{
+			name:       "not found anywhere",
+			wantStatus: http.StatusServiceUnavailable,
+		},
+		{
+			name:       "connection refused",
+			environ:    []string{"DISCOVERY_SKIP_DNS=true", "BACKEND_SERVICE_SERVICE_HOST=127.0.0.1", "BACKEND_SERVICE_SERVICE_PORT=" + closed},
+			wantStatus: http.StatusBadGateway,
+			wantTried:  3,
+		},
+		{
+			name: "never answers",
+			environ: []string{"DISCOVERY_SKIP_DNS=true", "BACKEND_SERVICE_SERVICE_HOST=127.0.0.1", "BACKEND_SERVICE_SERVICE_PORT=" + silent,
+				"CLIENT_TIMEOUT=400ms", "CLIENT_ATTEMPT_TIMEOUT=150ms"},
+			wantStatus: http.StatusGatewayTimeout,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			dns := startDNS(t)
+			fe := startFrontend(t, append([]string{"DISCOVERY_DNS_SERVER=" + dns.Addr()}, tt.environ...)...)
+			status, _, body := get(t, fe.URL+"/", "application/json")
+			if status != tt.wantStatus {
+				t.Fatalf("GET / = %d %s, want %d", status, body, tt.wantStatus)
+			}
+			f := decode[failureBody](t, body)
+			if f.Status != tt.wantStatus || f.Error == "" || f.Tried.Addrs == nil {
+				t.Errorf("GET / body = %+v, want status %d, a reason and what was tried", f, tt.wantStatus)
+			}
+			if tt.wantTried > 0 && (f.Tried.Attempts != tt.wantTried || len(f.Tried.Addrs) != 1 || f.Tried.Source != "env") {
+				t.Errorf("GET / tried = %+v, want %d attempts at the one env address", f.Tried, tt.wantTried)
+			}
+			if strings.Contains(string(body), "goroutine") || strings.Contains(string(body), ".go:") {
+				t.Errorf("GET / body leaks internals: %s", body)
+			}
+		})
+	}
+}
+
+// closedPort returns a loopback port nothing listens on: connections to it are refused.
+func closedPort(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("listen: %v", err)
+	}
+	_, p, _ := net.SplitHostPort(l.Addr().String())
+	l.Close()
+	return p
+}
+
+// silentListener accepts connections and never answers, like a backend stuck in a deadlock.
+func silentListener(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("listen: %v", err)
+	}
+	done := make(chan struct{})
+	go func() {
+		var conns []net.Conn
+		defer func() {
+			for _, c := range conns {
+				c.Close()
+			}
+			close(done)
+		}()
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			conns = append(conns, c)
+		}
+	}()
+	t.Cleanup(func() { l.Close(); <-done })
+	_, p, _ := net.SplitHostPort(l.Addr().String())
+	return p
+}
+
+func TestSpreadRejectsBadN(t *testing.T) {
+	t.Parallel()
+	dns := startDNS(t)
+	fe := startFrontend(t, "DISCOVERY_DNS_SERVER="+dns.Addr())
+	for _, q := range []string{"n=0", "n=1001", "n=abc", "n=-5", "n=1&n=2", "n=", "n=1.5"} {
+		t.Run(q, func(t *testing.T) {
+			t.Parallel()
+			status, header, body := get(t, fe.URL+"/api/spread?"+q, "")
+			if status != http.StatusBadRequest || !strings.HasPrefix(header.Get("Content-Type"), "application/json") {
+				t.Fatalf("GET /api/spread?%s = %d %s, want 400 JSON", q, status, header.Get("Content-Type"))
+			}
+			if e := decode[map[string]any](t, body); !strings.Contains(fmt.Sprint(e["error"]), "1 to 1000") {
+				t.Errorf("GET /api/spread?%s body = %s, want a reason naming the range", q, body)
+			}
+		})
+	}
+}
+
+func TestRunRejectsBadConfig(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		args     []string
+		environ  []string
+		wantVars []string
+	}{
+		{
+			name:     "several bad values",
+			environ:  []string{"PORT=abc", "CLIENT_TIMEOUT=-1s", "LOG_LEVEL=loud", "DISCOVERY_TTL=soon"},
+			wantVars: []string{"PORT", "CLIENT_TIMEOUT", "LOG_LEVEL", "DISCOVERY_TTL"},
+		},
+		{
+			name:     "cross-field",
+			environ:  []string{"SPREAD_TIMEOUT=20s", "CLIENT_TIMEOUT=1s", "CLIENT_ATTEMPT_TIMEOUT=2s"},
+			wantVars: []string{"SPREAD_TIMEOUT", "CLIENT_ATTEMPT_TIMEOUT"},
+		},
+		{name: "unknown mode", args: []string{"serve"}, wantVars: []string{"usage"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var out strings.Builder
+			err := app.Run(context.Background(), tt.args, tt.environ, &out)
+			if err == nil {
+				t.Fatalf("Run(%q) = nil, want an error", tt.environ)
+			}
+			for _, v := range tt.wantVars {
+				if !strings.Contains(err.Error(), v) {
+					t.Errorf("Run(%q) = %q, want it to name %s", tt.environ, err, v)
+				}
+			}
+			if strings.Contains(out.String(), servicetest.ListeningMessage) {
+				t.Errorf("Run(%q) listened before failing", tt.environ)
+			}
+		})
+	}
+}
+
+func TestCallOnce(t *testing.T) {
+	t.Parallel()
+	dns := startDNS(t)
+	threeBackends(t, dns)
+	environ := []string{"DISCOVERY_DNS_SERVER=" + dns.Addr(), "DISCOVERY_PORT_NAME=http"}
+	var out strings.Builder
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := app.Run(ctx, []string{"call"}, environ, &out); err != nil {
+		t.Fatalf("Run(call) = %v, want nil; output:\n%s", err, out.String())
+	}
+	if !regexp.MustCompile(`(?m)^pod: backend-[123]$`).MatchString(out.String()) {
+		t.Errorf("Run(call) printed %q, want a line naming the backend pod", out.String())
+	}
+
+	out.Reset()
+	err := app.Run(ctx, []string{"call"}, []string{"DISCOVERY_SKIP_DNS=true"}, &out)
+	if err == nil || !strings.Contains(out.String(), "failed (503") {
+		t.Errorf("Run(call) without a backend = %v, printed %q; want an error and a 503 report", err, out.String())
+	}
+}

@@ -1,0 +1,152 @@
+package app
+
+import (
+	"fmt"
+	"html/template"
+	"io"
+	"mime"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/svc2svc/svc2svc/pkg/httpserver"
+)
+
+// format is how an answer is shown: curl gets text, programs JSON, browsers HTML.
+type format int
+
+const (
+	formatText format = iota
+	formatJSON
+	formatHTML
+)
+
+// negotiate picks the format from the Accept header: the first media type it names that the
+// frontend can produce wins. Quality values are ignored on purpose: browsers list text/html
+// first, curl sends */*, and programs ask for application/json alone.
+func negotiate(accept string) format {
+	for part := range strings.SplitSeq(accept, ",") {
+		mt, _, err := mime.ParseMediaType(strings.TrimSpace(part))
+		if err != nil {
+			continue
+		}
+		switch mt {
+		case "application/json":
+			return formatJSON
+		case "text/html":
+			return formatHTML
+		case "text/plain":
+			return formatText
+		}
+	}
+	return formatText
+}
+
+// writeCall shows a successful call in the negotiated format.
+func writeCall(w http.ResponseWriter, r *http.Request, v callView) {
+	switch negotiate(r.Header.Get("Accept")) {
+	case formatJSON:
+		httpserver.WriteJSON(w, http.StatusOK, v)
+	case formatHTML:
+		writeHTML(w, http.StatusOK, pageData{Call: &v})
+	default:
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.WriteHeader(http.StatusOK)
+		writeCallText(w, v)
+	}
+}
+
+// writeFailure shows a failed call in the negotiated format.
+func writeFailure(w http.ResponseWriter, r *http.Request, f failureView) {
+	switch negotiate(r.Header.Get("Accept")) {
+	case formatJSON:
+		httpserver.WriteJSON(w, f.Status, f)
+	case formatHTML:
+		writeHTML(w, f.Status, pageData{Failure: &f})
+	default:
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.WriteHeader(f.Status)
+		writeFailureText(w, f)
+	}
+}
+
+// writeCallText is the curl view: one "key: value" per line, easy to read and to grep.
+func writeCallText(w io.Writer, v callView) {
+	fmt.Fprintf(w, "frontend -> backend: ok\n")
+	fmt.Fprintf(w, "pod: %s\n", v.Backend.Pod)
+	fmt.Fprintf(w, "pod ip: %s\n", v.Backend.PodIP)
+	fmt.Fprintf(w, "namespace: %s\n", v.Backend.Namespace)
+	fmt.Fprintf(w, "node: %s\n", v.Backend.Node)
+	fmt.Fprintf(w, "version: %s\n", v.Backend.Version)
+	fmt.Fprintf(w, "found via: %s (%s)\n", v.Discovery.Source, v.Discovery.Name)
+	fmt.Fprintf(w, "address: %s\n", v.Discovery.Addr)
+	fmt.Fprintf(w, "attempts: %d\n", v.Attempts)
+	fmt.Fprintf(w, "latency: %s\n", latency(v.LatencyMS))
+	fmt.Fprintf(w, "trace id: %s\n", v.TraceID)
+}
+
+// writeFailureText is the curl view of a failure.
+func writeFailureText(w io.Writer, f failureView) {
+	fmt.Fprintf(w, "frontend -> backend: failed (%d %s)\n", f.Status, http.StatusText(f.Status))
+	fmt.Fprintf(w, "reason: %s\n", f.Error)
+	fmt.Fprintf(w, "found via: %s\n", orNone(f.Tried.Source))
+	fmt.Fprintf(w, "tried: %s\n", orNone(strings.Join(f.Tried.Addrs, ", ")))
+	fmt.Fprintf(w, "attempts: %d\n", f.Tried.Attempts)
+	fmt.Fprintf(w, "latency: %s\n", latency(f.LatencyMS))
+	fmt.Fprintf(w, "trace id: %s\n", f.TraceID)
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
+}
+
+func latency(ms float64) string {
+	return time.Duration(ms * float64(time.Millisecond)).Round(time.Microsecond).String()
+}
+
+// pageData feeds the HTML page; exactly one of Call and Failure is set.
+type pageData struct {
+	Call    *callView
+	Failure *failureView
+}
+
+// page is parsed once; html/template escapes every value, pod names included.
+var page = template.Must(template.New("page").Funcs(template.FuncMap{"latency": latency}).Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>svc2svc frontend</title>
+<style>body{font-family:system-ui,sans-serif;max-width:40rem;margin:2rem auto}th{text-align:left;padding-right:1rem}.bad{color:#b00}</style>
+</head><body>
+{{with .Call}}<h1>frontend &rarr; backend: ok</h1>
+<table>
+<tr><th>pod</th><td>{{.Backend.Pod}}</td></tr>
+<tr><th>pod ip</th><td>{{.Backend.PodIP}}</td></tr>
+<tr><th>namespace</th><td>{{.Backend.Namespace}}</td></tr>
+<tr><th>node</th><td>{{.Backend.Node}}</td></tr>
+<tr><th>version</th><td>{{.Backend.Version}}</td></tr>
+<tr><th>found via</th><td>{{.Discovery.Source}} ({{.Discovery.Name}})</td></tr>
+<tr><th>address</th><td>{{.Discovery.Addr}}</td></tr>
+<tr><th>attempts</th><td>{{.Attempts}}</td></tr>
+<tr><th>latency</th><td>{{latency .LatencyMS}}</td></tr>
+<tr><th>trace id</th><td><code>{{.TraceID}}</code></td></tr>
+</table>
+<p>Reload to see the replicas take turns.</p>{{end}}
+{{with .Failure}}<h1 class="bad">frontend &rarr; backend: failed ({{.Status}})</h1>
+<table>
+<tr><th>reason</th><td>{{.Error}}</td></tr>
+<tr><th>found via</th><td>{{.Tried.Source}}</td></tr>
+<tr><th>tried</th><td>{{range .Tried.Addrs}}{{.}} {{end}}</td></tr>
+<tr><th>attempts</th><td>{{.Tried.Attempts}}</td></tr>
+<tr><th>trace id</th><td><code>{{.TraceID}}</code></td></tr>
+</table>{{end}}
+</body></html>
+`))
+
+func writeHTML(w http.ResponseWriter, status int, data pageData) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	// The page is fixed and its data plain values, so execution cannot fail half-way in
+	// practice; if the client hung up, there is nobody to tell.
+	_ = page.Execute(w, data)
+}
