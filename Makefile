@@ -4,7 +4,7 @@ MODULES := $(shell go list -f '{{.Dir}}/...' -m)
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 BENCHTIME ?= 1s
 
-.PHONY: run test fmt vet staticcheck tidy-check bench fuzz build e2e check
+.PHONY: run test fmt vet staticcheck tidy-check bench fuzz build e2e check load bench-compare
 
 ## run: start 3 backend replicas, a loopback DNS server and the frontend; Ctrl-C stops all.
 run:
@@ -38,6 +38,25 @@ fuzz:
 	go test -run '^$$' -fuzz FuzzEnvPrefix -fuzztime 15s ./pkg/discovery
 	go test -run '^$$' -fuzz FuzzEnvEndpoint -fuzztime 15s ./pkg/discovery
 	go test -run '^$$' -fuzz FuzzSpreadN -fuzztime 15s ./services/frontend/app
+	go test -run '^$$' -fuzz FuzzNegotiate -fuzztime 15s ./services/frontend/app
+	go test -run '^$$' -fuzz FuzzParse -fuzztime 15s ./pkg/config
+	go test -run '^$$' -fuzz FuzzDNSAnswers -fuzztime 15s ./pkg/discovery
+
+## load: drive the local pair (started in-process) at a constant rate and report success,
+## latency and the answers per backend pod; bin/load.json and bin/load.html (the plot) hold the
+## results. LOAD_FLAGS adds or overrides harness flags, e.g. LOAD_FLAGS='-rate 300 -duration 30s'
+## (see go run ./services/frontend/cmd/load -h). Exits 1 on any failed request.
+LOAD_FLAGS ?=
+load:
+	mkdir -p bin
+	go run ./services/frontend/cmd/load -rate 100 -duration 10s -json bin/load.json -plot bin/load.html $(LOAD_FLAGS)
+
+## bench-compare: backend alone, frontend -> backend and httputil.ReverseProxy -> backend on
+## loopback, each at max rate with 8 requests in flight, in 3 rounds; prints the medians.
+## COMPARE_FLAGS adds or overrides flags, e.g. COMPARE_FLAGS='-rate 2000' for a fixed rate.
+COMPARE_FLAGS ?=
+bench-compare:
+	go run ./services/frontend/cmd/load -bench-compare -rate 0 -max-workers 8 -duration 5s -rounds 3 $(COMPARE_FLAGS)
 
 build:
 	mkdir -p bin

@@ -94,6 +94,7 @@ type Resolver struct {
 	prefix  string // the environment variable prefix, EnvPrefix(cfg.Service)
 	hostVar string
 	portVar string
+	obs     Observer // nil: lookups are not reported
 
 	cache  atomic.Pointer[entry] // the last good answer; nil when there is none
 	mu     sync.Mutex            // guards flight
@@ -102,8 +103,9 @@ type Resolver struct {
 
 // New returns a Resolver for cfg that queries dns and reads env. dns may be nil only with
 // cfg.SkipDNS; a nil env means no variable is set. It panics on a nil dns otherwise, since
-// that is a wiring bug, not a condition to handle at run time.
-func New(cfg Config, dns DNS, env LookupEnv) *Resolver {
+// that is a wiring bug, not a condition to handle at run time. opts add optional
+// collaborators, such as WithObserver.
+func New(cfg Config, dns DNS, env LookupEnv, opts ...Option) *Resolver {
 	if dns == nil && !cfg.SkipDNS {
 		panic("discovery: New needs a DNS resolver unless SkipDNS is set")
 	}
@@ -124,6 +126,9 @@ func New(cfg Config, dns DNS, env LookupEnv) *Resolver {
 		r.host = cfg.Service + "." + cfg.Namespace + ".svc." + strings.TrimSuffix(cfg.ClusterDomain, ".") + "."
 	}
 	r.hostVar, r.portVar = envVars(r.prefix, cfg.PortName)
+	for _, opt := range opts {
+		opt(r)
+	}
 	return r
 }
 
@@ -134,13 +139,17 @@ func (r *Resolver) lookup(ctx context.Context) (Endpoint, error) {
 	}
 	dnsErr := errors.New("dns skipped")
 	if !r.cfg.SkipDNS {
+		start := time.Now()
 		ep, err := r.lookupDNS(ctx)
+		r.observe(SourceDNS, start, err)
 		if err == nil {
 			return ep, nil
 		}
 		dnsErr = err
 	}
+	start := time.Now()
 	ep, envErr := r.lookupEnv()
+	r.observe(SourceEnv, start, envErr)
 	if envErr != nil {
 		return Endpoint{}, fmt.Errorf("resolve %s: %w: %w; %w", r.cfg.Service, ErrNotFound, dnsErr, envErr)
 	}

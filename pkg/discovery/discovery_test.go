@@ -98,7 +98,7 @@ func TestResolve(t *testing.T) {
 			name:  "SRV with targets on different ports",
 			cfg:   discovery.Config{PortName: "http"},
 			setup: threeReplicas,
-			want: discovery.Endpoint{Source: discovery.SourceDNS, Name: "_http._tcp.backend-service",
+			want: discovery.Endpoint{Source: discovery.SourceDNS, Name: "backend-service",
 				Addrs: []string{"127.0.0.1:8081", "127.0.0.1:8082", "127.0.0.1:8083", "127.0.0.2:8083"}},
 		},
 		{
@@ -111,7 +111,7 @@ func TestResolve(t *testing.T) {
 					localdns.SRV{Target: "gone.test", Port: 8080},
 					localdns.SRV{Target: "POD-A.test", Port: 8080})
 			},
-			want: discovery.Endpoint{Source: discovery.SourceDNS, Name: "_http._tcp.backend-service", Addrs: []string{"10.1.0.1:8080"}},
+			want: discovery.Endpoint{Source: discovery.SourceDNS, Name: "backend-service", Addrs: []string{"10.1.0.1:8080"}},
 		},
 		{
 			name:  "no SRV record falls back to A with the default port",
@@ -140,7 +140,7 @@ func TestResolve(t *testing.T) {
 				}
 				s.SetSRV("_http._tcp.backend-service", targets...)
 			},
-			want: discovery.Endpoint{Source: discovery.SourceDNS, Name: "_http._tcp.backend-service", Addrs: func() []string {
+			want: discovery.Endpoint{Source: discovery.SourceDNS, Name: "backend-service", Addrs: func() []string {
 				var addrs []string
 				for i := range 40 {
 					addrs = append(addrs, fmt.Sprintf("10.2.0.1:%d", 9000+i))
@@ -164,7 +164,7 @@ func TestResolve(t *testing.T) {
 				s.SetA("pod-1.test", "10.1.0.1")
 				s.SetSRV("_http._tcp.backend-service.prod.svc.corp.example", localdns.SRV{Target: "pod-1.test", Port: 8080})
 			},
-			want: discovery.Endpoint{Source: discovery.SourceDNS, Name: "_http._tcp.backend-service.prod.svc.corp.example.", Addrs: []string{"10.1.0.1:8080"}},
+			want: discovery.Endpoint{Source: discovery.SourceDNS, Name: "backend-service.prod.svc.corp.example.", Addrs: []string{"10.1.0.1:8080"}},
 		},
 		{
 			name: "NXDOMAIN falls back to env",

@@ -94,7 +94,8 @@ func (r *Resolver) lookupSRV(ctx context.Context) (Endpoint, error) {
 	if len(addrs.list) == 0 {
 		return Endpoint{}, fmt.Errorf("lookup %s: no target resolved: %w", name, joinErrors(errs))
 	}
-	return Endpoint{Source: SourceDNS, Name: name, Addrs: addrs.list}, nil
+	// Name is the Service's name, not the SRV query: that is what a user recognises.
+	return Endpoint{Source: SourceDNS, Name: r.host, Addrs: addrs.list}, nil
 }
 
 // lookupHost bounds one address lookup by the lookup timeout. An empty answer is an error,

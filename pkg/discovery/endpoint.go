@@ -14,9 +14,12 @@ const (
 type Endpoint struct {
 	// Source is the mechanism that answered.
 	Source Source
-	// Name is what was looked up: the DNS name, or the environment variable prefix.
+	// Name is what was looked up: the Service's DNS name (the FQDN when a namespace is set),
+	// or the environment variable prefix.
 	Name string
 	// Addrs holds at least one "host:port". It is shared between callers of a cached
-	// result, so it must be treated as read-only.
+	// result, so it must be treated as read-only; each lookup makes a new slice, so the
+	// slice's identity tells one resolution from the next (httpclient relies on it to
+	// skip refused addresses until the next lookup).
 	Addrs []string
 }

@@ -41,7 +41,7 @@ func Example() {
 	ep, err = r.Resolve(context.Background())
 	fmt.Println(ep.Source, ep.Name, ep.Addrs, err)
 	// Output:
-	// dns _http._tcp.backend-service [127.0.0.1:8081 127.0.0.1:8082 127.0.0.1:8083] <nil>
+	// dns backend-service [127.0.0.1:8081 127.0.0.1:8082 127.0.0.1:8083] <nil>
 	// env BACKEND_SERVICE [10.96.0.10:80] <nil>
 }
 

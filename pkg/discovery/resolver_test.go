@@ -161,7 +161,8 @@ func TestNewPanicsWithoutDNS(t *testing.T) {
 }
 
 // BenchmarkResolveCached measures the per-request cost once the cache is warm: the goal is
-// under 200 ns/op and no allocation.
+// under 200 ns/op and no allocation. The resolver has an Observer, as in the services, to
+// show that metrics cost the cached path nothing.
 func BenchmarkResolveCached(b *testing.B) {
 	s, err := localdns.Start("127.0.0.1:0")
 	if err != nil {
@@ -170,7 +171,7 @@ func BenchmarkResolveCached(b *testing.B) {
 	defer s.Close()
 	threeReplicas(s)
 	r := discovery.New(discovery.Config{Service: "backend-service", PortName: "http", TTL: time.Hour},
-		discovery.NewDNSResolver(s.Addr()), nil)
+		discovery.NewDNSResolver(s.Addr()), nil, discovery.WithObserver(&lookups{}))
 	ctx := context.Background()
 	if _, err := r.Resolve(ctx); err != nil {
 		b.Fatalf("Resolve() = %v", err)

@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/sethvargo/go-retry"
@@ -55,7 +56,10 @@ type Resolver interface {
 	// should cache.
 	Resolve(ctx context.Context) (discovery.Endpoint, error)
 	// Invalidate drops the cached endpoint. The client calls it after a connection
-	// failure, because a refused or reset connection usually means the address is stale.
+	// failure, because a refused or reset connection usually means the address is stale;
+	// a refused address is skipped instead while the endpoint has others (see refusals).
+	// Resolve should return the same Addrs slice until it looks up again: the client
+	// recognises a resolution by it.
 	Invalidate()
 }
 
@@ -75,6 +79,11 @@ type Config struct {
 	// BackoffMax caps one wait (before a ±20% jitter), so a long series of retries keeps
 	// probing at a steady rate.
 	BackoffMax time.Duration `env:"BACKOFF_MAX" envDefault:"250ms"`
+	// MaxConnAge retires a keep-alive connection once it is this old, so that behind a
+	// ClusterIP Service kube-proxy gets to pick a pod again (see ageLimit). Unlike the other
+	// fields, 0 means unbounded rather than the default: the 30s default comes from the
+	// variable's envDefault.
+	MaxConnAge time.Duration `env:"MAX_CONN_AGE" envDefault:"30s"`
 }
 
 // withDefaults replaces zero (or nonsensical negative) fields with their defaults.
@@ -103,7 +112,8 @@ type Deps struct {
 	// Resolver finds the backend. It is required.
 	Resolver Resolver
 	// Transport sends the requests. Nil means a clone of http.DefaultTransport tuned for
-	// service-to-service calls: no proxy, 64 idle connections per backend address.
+	// service-to-service calls: no proxy, 64 idle connections per backend address, and
+	// connections dated so that Config.MaxConnAge applies (it does not to others).
 	Transport http.RoundTripper
 	// TracerProvider makes the attempt spans. Nil means no spans are recorded, though
 	// the caller's trace context is still propagated.
@@ -111,6 +121,9 @@ type Deps struct {
 	// Propagator writes the trace context into the request headers. Nil means W3C
 	// tracecontext plus baggage.
 	Propagator propagation.TextMapPropagator
+	// Observer, when set, is told how every call and attempt ended, to record metrics
+	// (see pkg/metrics.HTTPClient). Nil records nothing.
+	Observer Observer
 }
 
 // Client calls one backend service. It is safe for concurrent use and meant to be shared:
@@ -118,11 +131,15 @@ type Deps struct {
 type Client struct {
 	cfg      Config
 	resolver Resolver
+	obs      Observer // nil: calls are not reported
 	base     http.RoundTripper
 	http     *http.Client
 	// next is where the next call starts in the address list; each call takes one
 	// position, and its retries walk on from there.
 	next atomic.Uint64
+	// refused is what the addresses of the latest resolution that saw a refused connection
+	// are skipped by; see refusals.
+	refused atomic.Pointer[refusals]
 }
 
 // New returns a Client. It panics if deps.Resolver is nil: a client with no way to find its
@@ -143,7 +160,7 @@ func New(cfg Config, deps Deps) *Client {
 	if prop == nil {
 		prop = propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{})
 	}
-	rt := otelhttp.NewTransport(tagAttempts{next: base},
+	rt := otelhttp.NewTransport(tagAttempts{next: limitAge(base, cfg.MaxConnAge)},
 		otelhttp.WithTracerProvider(tp),
 		otelhttp.WithPropagators(prop),
 		// otelhttp would otherwise read the global meter provider; nothing here is global.
@@ -153,6 +170,7 @@ func New(cfg Config, deps Deps) *Client {
 	return &Client{
 		cfg:      cfg.withDefaults(),
 		resolver: deps.Resolver,
+		obs:      deps.Observer,
 		base:     base,
 		http: &http.Client{
 			Transport: rt,
@@ -206,21 +224,27 @@ func (c *Client) Get(ctx context.Context, path string) (*Result, error) {
 // error. Every error is an *Error; errors.Is matches it with ErrNoEndpoint, ErrTimeout or
 // ErrBadGateway, except when the caller cancelled ctx (it matches context.Canceled) or path
 // does not start with "/".
-func (c *Client) Do(ctx context.Context, method, path string, body []byte, header http.Header) (*Result, error) {
+func (c *Client) Do(ctx context.Context, method, path string, body []byte, header http.Header) (res *Result, err error) {
 	if method == "" {
 		method = http.MethodGet
 	}
 	st := &call{method: method, path: path, body: body, header: header, start: c.next.Add(1) - 1}
+	if c.obs != nil {
+		defer func(start time.Time) { c.observeCall(st, start, res, err) }(time.Now())
+	}
 	if !strings.HasPrefix(path, "/") {
 		return nil, st.newError(nil, fmt.Errorf("path %q does not start with /", path))
 	}
 	callCtx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
 	defer cancel()
 
-	var res *Result
 	retryable := idempotent(method)
-	err := retry.Do(callCtx, c.backoff(), func(callCtx context.Context) error {
+	err = retry.Do(callCtx, c.backoff(), func(callCtx context.Context) error {
+		sent := st.attempts
 		r, err := c.attempt(callCtx, st)
+		if c.obs != nil && st.attempts > sent {
+			c.obs.ObserveAttempt(st.endpoint.Source, attemptResult(st, r, err))
+		}
 		if err != nil {
 			if retryable && st.retryable && callCtx.Err() == nil {
 				return retry.RetryableError(err)
@@ -318,7 +342,7 @@ func (c *Client) attempt(callCtx context.Context, st *call) (*Result, error) {
 		}
 		return nil, st.fail(ErrNoEndpoint, err, false)
 	}
-	addr := ep.Addrs[(st.start+uint64(st.attempts))%uint64(len(ep.Addrs))]
+	addr := c.pick(ep, st.start+uint64(st.attempts))
 	st.attempts++
 	st.endpoint = ep
 	if !slices.Contains(st.addrs, addr) {
@@ -335,7 +359,7 @@ func (c *Client) attempt(callCtx context.Context, st *call) (*Result, error) {
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return nil, c.transportFailure(ctx, st, unwrapURL(err))
+		return nil, c.transportFailure(ctx, st, addr, unwrapURL(err))
 	}
 	defer resp.Body.Close()
 
@@ -351,17 +375,22 @@ func (c *Client) attempt(callCtx context.Context, st *call) (*Result, error) {
 		if errors.Is(err, errBodyTooLarge) {
 			return nil, st.fail(ErrBadGateway, err, false)
 		}
-		return nil, c.transportFailure(ctx, st, fmt.Errorf("read body: %w", err))
+		return nil, c.transportFailure(ctx, st, addr, fmt.Errorf("read body: %w", err))
 	}
 	return &Result{Status: resp.StatusCode, Header: resp.Header, Body: b, Endpoint: ep, Addr: addr, Attempts: st.attempts}, nil
 }
 
 // transportFailure classifies an error that left no usable response.
-func (c *Client) transportFailure(ctx context.Context, st *call, err error) error {
+func (c *Client) transportFailure(ctx context.Context, st *call, addr string, err error) error {
 	switch {
 	case ctx.Err() != nil:
 		// Retryable only while the whole call has time; Do checks that.
 		return st.fail(ErrTimeout, fmt.Errorf("attempt timeout %v: %w", c.cfg.AttemptTimeout, err), true)
+	case errors.Is(err, syscall.ECONNREFUSED) && c.refuse(st.endpoint, addr):
+		// Nothing listens there (a pod that died or is restarting) but other addresses
+		// are left: skip it until the next resolution rather than look up again now,
+		// which would most likely list it again and cost every call a refused dial.
+		return st.fail(ErrBadGateway, err, true)
 	case connectionError(err):
 		// The address may belong to a pod that is gone: look again before the next attempt.
 		c.resolver.Invalidate()

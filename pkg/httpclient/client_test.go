@@ -268,11 +268,13 @@ func TestDoConnectionFailures(t *testing.T) {
 		wantInvalidations int64
 		wantCause         error
 	}{
-		{"refused, retried to the next address", http.MethodGet, closedAddr, false, 2, 1, nil},
+		// A refused address is skipped while others are left, so no lookup is forced.
+		{"refused, retried to the next address", http.MethodGet, closedAddr, false, 2, 0, nil},
 		{"hung up, retried to the next address", http.MethodGet, hangupAddr, false, 2, 1, nil},
 		{"hung up on a PUT, retried to the next address", http.MethodPut, hangupAddr, false, 2, 1, nil},
-		{"refused by every address", http.MethodGet, closedAddr, true, 3, 3, syscall.ECONNREFUSED},
-		{"refused POST is not retried", http.MethodPost, closedAddr, false, 1, 1, syscall.ECONNREFUSED},
+		// The first refusal leaves another address; from the second on none is left.
+		{"refused by every address", http.MethodGet, closedAddr, true, 3, 2, syscall.ECONNREFUSED},
+		{"refused POST is not retried", http.MethodPost, closedAddr, false, 1, 0, syscall.ECONNREFUSED},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -743,6 +745,22 @@ func TestNoGoroutineLeaks(t *testing.T) {
 			ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
 			defer cancel()
 			_, _ = newClient(t, fast, httpclient.Deps{Resolver: fixed(silentAddr(t))}).Get(ctx, "/")
+		}},
+		{"refused address skipped", func(t *testing.T) {
+			good, _ := statusServer(t, 200)
+			c := newClient(t, fast, httpclient.Deps{Resolver: fixed(closedAddr(t), good)})
+			for range 3 {
+				_, _ = c.Get(t.Context(), "/")
+			}
+		}},
+		{"connections re-dialled for their age", func(t *testing.T) {
+			addr, _ := statusServer(t, 200)
+			cfg := fast
+			cfg.MaxConnAge = time.Nanosecond
+			c := newClient(t, cfg, httpclient.Deps{Resolver: fixed(addr)})
+			for range 3 {
+				_, _ = c.Get(t.Context(), "/")
+			}
 		}},
 		{"body too large", func(t *testing.T) {
 			addr := startServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -26,6 +26,8 @@ func defaultTransport() *http.Transport {
 	t.MaxIdleConnsPerHost = 64
 	t.MaxIdleConns = 256
 	t.IdleConnTimeout = 90 * time.Second
+	// Dated connections let Config.MaxConnAge retire old ones (see ageLimit).
+	t.DialContext = dateConns(t.DialContext)
 	return t
 }
 

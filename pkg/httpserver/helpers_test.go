@@ -72,7 +72,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 // with a free port and a short drain.
 func testConfig(t *testing.T, environ ...string) httpserver.Config {
 	t.Helper()
-	base := []string{"HOST=127.0.0.1", "PORT=0", "DRAIN_DELAY=10ms", "SHUTDOWN_TIMEOUT=5s"}
+	base := []string{"LISTEN_HOST=127.0.0.1", "PORT=0", "DRAIN_DELAY=10ms", "SHUTDOWN_TIMEOUT=5s"}
 	cfg, err := config.Parse[httpserver.Config](append(base, environ...))
 	if err != nil {
 		t.Fatalf("config.Parse = %v, want nil", err)

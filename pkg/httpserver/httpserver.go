@@ -27,8 +27,9 @@ import (
 // PORT, READ_HEADER_TIMEOUT and so on.
 type Config struct {
 	// Host is the address to listen on; empty means every interface, as a pod needs. Tests
-	// set 127.0.0.1 to stay on loopback.
-	Host string `env:"HOST"`
+	// set 127.0.0.1 to stay on loopback. Not "HOST": zsh and others set that to the
+	// machine's name.
+	Host string `env:"LISTEN_HOST"`
 	// Port is the TCP port; 0 picks a free one (the "server listening" log line says which).
 	Port int `env:"PORT" envDefault:"8080" min:"0" max:"65535"`
 	// ReadHeaderTimeout bounds reading the request line and headers, so a client that opens
@@ -63,6 +64,13 @@ type Deps struct {
 	TracerProvider trace.TracerProvider
 	// Propagator extracts the caller's trace context from the request headers.
 	Propagator propagation.TextMapPropagator
+	// Observer, when set, is told about every request but the probes and /metrics, to
+	// record request metrics (see pkg/metrics.HTTPServer). Nil records nothing.
+	Observer Observer
+	// MetricsHandler, when set, is served at GET /metrics (typically pkg/metrics.Handler),
+	// with no span, a debug-level access log line and no Observer call, since scrapes are
+	// not the traffic the metrics describe. Nil serves no /metrics.
+	MetricsHandler http.Handler
 }
 
 // Server is an HTTP server for one service; build it with New and start it with Run. It is
@@ -70,13 +78,14 @@ type Deps struct {
 type Server struct {
 	cfg      Config
 	logger   *slog.Logger
+	observer Observer
 	handler  http.Handler
 	draining atomic.Bool // set when shutdown starts; /readyz then answers 503
 }
 
-// New builds a server whose router has /healthz, /readyz and whatever routes adds. routes
-// gets the chi router after the middleware is installed, so it may add routes, groups and
-// sub-routers but not router-wide middleware.
+// New builds a server whose router has /healthz, /readyz, /metrics (when deps has a
+// MetricsHandler) and whatever routes adds. routes gets the chi router after the middleware
+// is installed, so it may add routes, groups and sub-routers but not router-wide middleware.
 func New(cfg Config, deps Deps, routes func(r chi.Router)) *Server {
 	if deps.Logger == nil {
 		deps.Logger = slog.New(slog.DiscardHandler)
@@ -87,7 +96,7 @@ func New(cfg Config, deps Deps, routes func(r chi.Router)) *Server {
 	if deps.Propagator == nil {
 		deps.Propagator = propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{})
 	}
-	s := &Server{cfg: cfg, logger: deps.Logger}
+	s := &Server{cfg: cfg, logger: deps.Logger, observer: deps.Observer}
 
 	r := chi.NewRouter()
 	r.Use(nameSpan, middleware.RequestID, echoRequestID, s.accessLog, s.recoverer)
@@ -96,6 +105,9 @@ func New(cfg Config, deps Deps, routes func(r chi.Router)) *Server {
 	r.MethodNotAllowed(methodNotAllowed(r))
 	r.Get(healthzPath, healthz)
 	r.Get(readyzPath, s.readyz)
+	if deps.MetricsHandler != nil {
+		r.Method(http.MethodGet, metricsPath, deps.MetricsHandler)
+	}
 	if routes != nil {
 		routes(r)
 	}

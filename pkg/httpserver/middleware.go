@@ -39,9 +39,9 @@ func echoRequestID(next http.Handler) http.Handler {
 	})
 }
 
-// accessLog writes one line per request. It logs with the request's context, so the line
-// carries the trace_id and span_id of the request's span. It logs from a defer so that a
-// request aborted by a panic is logged too.
+// accessLog writes one line per request and reports it to the Observer. It logs with the
+// request's context, so the line carries the trace_id and span_id of the request's span. It
+// logs from a defer so that a request aborted by a panic is logged and counted too.
 func (s *Server) accessLog(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -51,17 +51,21 @@ func (s *Server) accessLog(next http.Handler) http.Handler {
 			if status == 0 {
 				status = http.StatusOK // nothing written: net/http sends 200
 			}
+			elapsed := time.Since(start)
+			route := chi.RouteContext(r.Context()).RoutePattern()
 			level := slog.LevelInfo
 			if isProbe(r.URL.Path) {
 				level = slog.LevelDebug
+			} else if s.observer != nil {
+				s.observer.ObserveRequest(route, methodLabel(r.Method), status, elapsed)
 			}
 			s.logger.LogAttrs(r.Context(), level, "http request",
 				slog.String("method", r.Method),
 				slog.String("path", r.URL.Path),
-				slog.String("route", chi.RouteContext(r.Context()).RoutePattern()),
+				slog.String("route", route),
 				slog.Int("status", status),
 				slog.Int("bytes", ww.BytesWritten()),
-				slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
+				slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000),
 				slog.String("request_id", middleware.GetReqID(r.Context())),
 				slog.String("remote", r.RemoteAddr),
 			)

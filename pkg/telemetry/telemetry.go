@@ -4,7 +4,8 @@
 // Nothing is installed globally (no otel.SetTracerProvider): New returns a TracerProvider and
 // a Propagator that the caller injects into the HTTP server and client, so tests build their
 // own and run in parallel. Without an OTLP endpoint spans are still created with real trace
-// and span ids, which the logs carry, but nothing is exported.
+// and span ids, which the logs carry and requests propagate, but nothing is recorded or
+// exported.
 package telemetry
 
 import (
@@ -29,13 +30,13 @@ type Telemetry struct {
 	// Propagator reads and writes W3C traceparent/tracestate and baggage headers.
 	Propagator propagation.TextMapPropagator
 
-	provider *sdktrace.TracerProvider
+	provider *sdktrace.TracerProvider // nil without an exporter
 }
 
 // New builds tracing for service at version from cfg: a resource naming the service, its
 // version and (when known) its Kubernetes pod and namespace; the sampler chosen by cfg; and,
-// when cfg.OTLPEndpoint is set, an OTLP/HTTP exporter behind a batch span processor. It
-// connects to nothing yet, so a collector that is down does not stop the service from
+// when cfg.OTLPEndpoint is set, an OTLP/HTTP exporter behind a batch span processor (without
+// one, a provider that makes ids and records nothing: see idsOnly). It connects to nothing yet, so a collector that is down does not stop the service from
 // starting. The SDK itself still reads a few standard variables from the process environment
 // (OTEL_RESOURCE_ATTRIBUTES, with the attributes set here taking precedence, and the
 // exporter's OTEL_EXPORTER_OTLP_HEADERS, _TIMEOUT and TLS settings); everything cfg holds
@@ -52,30 +53,30 @@ func New(ctx context.Context, service, version string, cfg Config) (*Telemetry, 
 	if err != nil {
 		return nil, err
 	}
-	opts := []sdktrace.TracerProviderOption{sdktrace.WithSampler(sampler), sdktrace.WithResource(res)}
-	if cfg.OTLPEndpoint != "" {
-		url, err := tracesURL(cfg.OTLPEndpoint)
-		if err != nil {
-			return nil, err
-		}
-		exp, err := otlptracehttp.New(ctx, otlptracehttp.WithEndpointURL(url))
-		if err != nil {
-			return nil, fmt.Errorf("create otlp exporter: %w", err)
-		}
-		opts = append(opts, sdktrace.WithBatcher(exp))
+	prop := propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{})
+	if cfg.OTLPEndpoint == "" {
+		// Nothing would ever read a recorded span: make the ids, record nothing.
+		return &Telemetry{TracerProvider: newIDsOnly(sampler), Propagator: prop}, nil
 	}
-	provider := sdktrace.NewTracerProvider(opts...)
-	return &Telemetry{
-		TracerProvider: provider,
-		Propagator:     propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}),
-		provider:       provider,
-	}, nil
+	url, err := tracesURL(cfg.OTLPEndpoint)
+	if err != nil {
+		return nil, err
+	}
+	exp, err := otlptracehttp.New(ctx, otlptracehttp.WithEndpointURL(url))
+	if err != nil {
+		return nil, fmt.Errorf("create otlp exporter: %w", err)
+	}
+	provider := sdktrace.NewTracerProvider(sdktrace.WithSampler(sampler), sdktrace.WithResource(res), sdktrace.WithBatcher(exp))
+	return &Telemetry{TracerProvider: provider, Propagator: prop, provider: provider}, nil
 }
 
 // Shutdown exports the spans still queued and stops the exporter. Call it after the HTTP
 // server has stopped, with a fresh deadline: the service's own context is already cancelled
 // by then, and a cancelled context would drop the last spans.
 func (t *Telemetry) Shutdown(ctx context.Context) error {
+	if t.provider == nil {
+		return nil // no exporter: nothing to flush
+	}
 	if err := t.provider.Shutdown(ctx); err != nil {
 		return fmt.Errorf("shutdown tracer provider: %w", err)
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/svc2svc/svc2svc/pkg/config"
 	"github.com/svc2svc/svc2svc/pkg/httpserver"
 	"github.com/svc2svc/svc2svc/pkg/logging"
+	"github.com/svc2svc/svc2svc/pkg/metrics"
 	"github.com/svc2svc/svc2svc/pkg/telemetry"
 )
 
@@ -62,10 +63,14 @@ func Run(ctx context.Context, args, environ []string, stdout io.Writer) error {
 	}()
 
 	id := identityFrom(cfg)
+	// One registry per process, injected: see pkg/metrics for why there is no global one.
+	reg := metrics.NewRegistry()
 	srv := httpserver.New(cfg.Server, httpserver.Deps{
 		Logger:         logger,
 		TracerProvider: tel.TracerProvider,
 		Propagator:     tel.Propagator,
+		Observer:       metrics.NewHTTPServer(reg),
+		MetricsHandler: metrics.Handler(reg),
 	}, routes(id, time.Now))
 	if err := srv.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
 		return err

@@ -19,6 +19,7 @@ import (
 	"github.com/svc2svc/svc2svc/pkg/httpclient"
 	"github.com/svc2svc/svc2svc/pkg/httpserver"
 	"github.com/svc2svc/svc2svc/pkg/logging"
+	"github.com/svc2svc/svc2svc/pkg/metrics"
 	"github.com/svc2svc/svc2svc/pkg/telemetry"
 )
 
@@ -77,13 +78,17 @@ func Run(ctx context.Context, args, environ []string, stdout io.Writer) error {
 		}
 	}()
 
+	// One registry per process, injected: see pkg/metrics for why there is no global one.
+	reg := metrics.NewRegistry()
 	vars := env.ToMap(environ)
 	resolver := discovery.New(cfg.Discovery, discovery.NewDNSResolver(cfg.Discovery.DNSServer),
-		func(key string) (string, bool) { v, ok := vars[key]; return v, ok })
+		func(key string) (string, bool) { v, ok := vars[key]; return v, ok },
+		discovery.WithObserver(metrics.NewDiscovery(reg)))
 	client := httpclient.New(cfg.Client, httpclient.Deps{
 		Resolver:       resolver,
 		TracerProvider: tel.TracerProvider,
 		Propagator:     tel.Propagator,
+		Observer:       metrics.NewHTTPClient(reg),
 	})
 	backend := newBackendCaller(client)
 
@@ -94,6 +99,8 @@ func Run(ctx context.Context, args, environ []string, stdout io.Writer) error {
 		Logger:         logger,
 		TracerProvider: tel.TracerProvider,
 		Propagator:     tel.Propagator,
+		Observer:       metrics.NewHTTPServer(reg),
+		MetricsHandler: metrics.Handler(reg),
 	}, routes(backend, cfg.SpreadTimeout, logger))
 	if err := srv.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
 		return err

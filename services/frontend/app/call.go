@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/svc2svc/svc2svc/pkg/httpclient"
@@ -52,10 +54,19 @@ func newBackendCaller(client *httpclient.Client) *backendCaller {
 	return &backendCaller{client: client}
 }
 
-// call makes one call (with the client's retries) and reports what happened.
-func (b *backendCaller) call(ctx context.Context) (callView, error) {
+// freshConnection asks for a connection of the call's own, closed after the answer.
+var freshConnection = http.Header{"Connection": {"close"}}
+
+// call makes one call (with the client's retries) and reports what happened. With fresh, the
+// call gets a new connection instead of a pooled keep-alive one, so a ClusterIP Service's
+// kube-proxy picks a backend pod for it afresh.
+func (b *backendCaller) call(ctx context.Context, fresh bool) (callView, error) {
 	start := time.Now()
-	res, err := b.client.Get(ctx, "/")
+	var header http.Header
+	if fresh {
+		header = freshConnection
+	}
+	res, err := b.client.Do(ctx, http.MethodGet, "/", nil, header)
 	view := callView{
 		LatencyMS: float64(time.Since(start).Microseconds()) / 1000,
 		TraceID:   traceID(ctx),
@@ -97,4 +108,27 @@ func traceID(ctx context.Context) string {
 		return ""
 	}
 	return sc.TraceID().String()
+}
+
+// annotate puts on the request's server span what the call to the backend found: which pod
+// answered, at which address, how it was found and after how many attempts. The attempt
+// spans below it carry the address and source too, but only the answer names the pod, and
+// only once they have ended; on the server span a trace search for backend.pod finds the
+// requests a given pod served. Empty values are left out.
+func annotate(ctx context.Context, source, addr, pod string, attempts int) {
+	span := trace.SpanFromContext(ctx)
+	if !span.IsRecording() {
+		return
+	}
+	attrs := []attribute.KeyValue{attribute.Int("httpclient.attempts", attempts)}
+	for _, kv := range []attribute.KeyValue{
+		attribute.String("discovery.source", source),
+		attribute.String("backend.address", addr),
+		attribute.String("backend.pod", pod),
+	} {
+		if kv.Value.AsString() != "" {
+			attrs = append(attrs, kv)
+		}
+	}
+	span.SetAttributes(attrs...)
 }

@@ -14,7 +14,7 @@ import (
 func callOnce(ctx context.Context, backend *backendCaller, tel *telemetry.Telemetry, stdout io.Writer) error {
 	ctx, span := tel.TracerProvider.Tracer("github.com/svc2svc/svc2svc/services/frontend").Start(ctx, "frontend call")
 	defer span.End()
-	view, err := backend.call(ctx)
+	view, err := backend.call(ctx, false)
 	if err != nil {
 		f := failure(err, view)
 		writeFailureText(stdout, f)

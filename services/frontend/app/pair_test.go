@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"regexp"
 	"strconv"
 	"strings"
@@ -48,9 +49,10 @@ type failureBody struct {
 
 var traceIDPattern = regexp.MustCompile(`^[0-9a-f]{32}$`)
 
-func startBackend(t *testing.T, name string) *servicetest.Service {
+// startBackend runs a backend named name; environ adds to (or overrides) its defaults.
+func startBackend(t *testing.T, name string, environ ...string) *servicetest.Service {
 	t.Helper()
-	environ := []string{"PORT=0", "DRAIN_DELAY=0s", "POD_NAME=" + name, "POD_NAMESPACE=test", "POD_IP=127.0.0.1"}
+	environ = append([]string{"LISTEN_HOST=127.0.0.1", "PORT=0", "DRAIN_DELAY=0s", "POD_NAME=" + name, "POD_NAMESPACE=test", "POD_IP=127.0.0.1"}, environ...)
 	return servicetest.Start(t, func(ctx context.Context, stdout io.Writer) error {
 		return backend.Run(ctx, nil, environ, stdout)
 	})
@@ -58,7 +60,7 @@ func startBackend(t *testing.T, name string) *servicetest.Service {
 
 func startFrontend(t *testing.T, environ ...string) *servicetest.Service {
 	t.Helper()
-	environ = append([]string{"PORT=0", "DRAIN_DELAY=0s", "POD_NAME=frontend-test"}, environ...)
+	environ = append([]string{"LISTEN_HOST=127.0.0.1", "PORT=0", "DRAIN_DELAY=0s", "POD_NAME=frontend-test"}, environ...)
 	return servicetest.Start(t, func(ctx context.Context, stdout io.Writer) error {
 		return app.Run(ctx, nil, environ, stdout)
 	})
@@ -87,14 +89,14 @@ func port(t *testing.T, addr string) uint16 {
 	return uint16(n)
 }
 
-// threeBackends starts backend-1..3 and publishes them in dns the way the local run does: one
-// SRV target per replica.
-func threeBackends(t *testing.T, dns *localdns.Server) []*servicetest.Service {
+// threeBackends starts backend-1..3 with environ and publishes them in dns the way the local
+// run does: one SRV target per replica.
+func threeBackends(t *testing.T, dns *localdns.Server, environ ...string) []*servicetest.Service {
 	t.Helper()
 	var backends []*servicetest.Service
 	var targets []localdns.SRV
 	for i := 1; i <= 3; i++ {
-		b := startBackend(t, fmt.Sprintf("backend-%d", i))
+		b := startBackend(t, fmt.Sprintf("backend-%d", i), environ...)
 		host := fmt.Sprintf("backend-%d.test.local", i)
 		dns.SetA(host, "127.0.0.1")
 		targets = append(targets, localdns.SRV{Target: host, Port: port(t, b.Addr)})
@@ -209,6 +211,7 @@ func TestDeadBackend(t *testing.T) {
 	t.Parallel()
 	closed := closedPort(t)
 	silent := silentListener(t)
+	broken := brokenBackend(t)
 	tests := []struct {
 		name       string
 		environ    []string
@@ -222,8 +225,13 @@ func TestDeadBackend(t *testing.T) {
 		{
 			name:       "connection refused",
 			environ:    []string{"DISCOVERY_SKIP_DNS=true", "BACKEND_SERVICE_SERVICE_HOST=127.0.0.1", "BACKEND_SERVICE_SERVICE_PORT=" + closed},
-			wantStatus: http.StatusBadGateway,
+			wantStatus: http.StatusServiceUnavailable,
 			wantTried:  3,
+		},
+		{
+			name:       "answers 500",
+			environ:    []string{"DISCOVERY_SKIP_DNS=true", "BACKEND_SERVICE_SERVICE_HOST=127.0.0.1", "BACKEND_SERVICE_SERVICE_PORT=" + broken},
+			wantStatus: http.StatusBadGateway,
 		},
 		{
 			name: "never answers",
@@ -253,6 +261,18 @@ func TestDeadBackend(t *testing.T) {
 			}
 		})
 	}
+}
+
+// brokenBackend answers every request with a 500 and a stack-trace-like body, which the
+// frontend must neither retry nor pass on.
+func brokenBackend(t *testing.T) string {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		http.Error(w, "panic: runtime error\ngoroutine 1 [running]:\nmain.go:12", http.StatusInternalServerError)
+	}))
+	t.Cleanup(srv.Close)
+	_, p, _ := net.SplitHostPort(srv.Listener.Addr().String())
+	return p
 }
 
 // closedPort returns a loopback port nothing listens on: connections to it are refused.

@@ -45,6 +45,7 @@ func parseSpreadN(values []string) (int, error) {
 // spreadView counts which backend pod answered each of n calls.
 type spreadView struct {
 	Requested  int            `json:"requested"`
+	KeepAlive  bool           `json:"keepalive"`
 	Succeeded  int            `json:"succeeded"`
 	Failed     int            `json:"failed"`
 	ByPod      map[string]int `json:"by_pod"`
@@ -55,7 +56,11 @@ type spreadView struct {
 }
 
 // handleSpread is GET /api/spread?n=30: n calls to the backend, counted per pod, so a user sees
-// how the load spreads over the replicas.
+// how a Service spreads new connections over the replicas. Each call has a connection of its
+// own, because kube-proxy balances per connection: over pooled keep-alive connections a
+// fresh frontend would show the few pods its first connections happened to reach. Add
+// keepalive=1 to see exactly that: the pool's view, which is what steady traffic gets (and
+// what CLIENT_MAX_CONN_AGE and client-side balancing through a headless Service even out).
 func handleSpread(backend *backendCaller, timeout time.Duration, logger *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		n, err := parseSpreadN(r.URL.Query()["n"])
@@ -63,9 +68,10 @@ func handleSpread(backend *backendCaller, timeout time.Duration, logger *slog.Lo
 			httpserver.WriteError(w, http.StatusBadRequest, err.Error())
 			return
 		}
+		keepAlive := r.URL.Query().Get("keepalive") == "1"
 		ctx, cancel := context.WithTimeout(r.Context(), timeout)
 		defer cancel()
-		view, lastErr := spread(ctx, backend, n)
+		view, lastErr := spread(ctx, backend, n, !keepAlive)
 		if view.Succeeded == 0 && lastErr != nil {
 			f := failure(lastErr, callView{LatencyMS: view.DurationMS, TraceID: view.TraceID})
 			logger.WarnContext(r.Context(), "spread failed", "error", lastErr, "status", f.Status, "requested", n)
@@ -81,10 +87,11 @@ func handleSpread(backend *backendCaller, timeout time.Duration, logger *slog.Lo
 
 // spread makes n calls with a few workers and counts the answers; it returns the last error
 // seen so a total failure can be reported with the right status.
-func spread(ctx context.Context, backend *backendCaller, n int) (spreadView, error) {
+func spread(ctx context.Context, backend *backendCaller, n int, fresh bool) (spreadView, error) {
 	start := time.Now()
 	view := spreadView{
 		Requested: n,
+		KeepAlive: !fresh,
 		ByPod:     map[string]int{},
 		BySource:  map[string]int{},
 		Errors:    map[string]int{},
@@ -107,7 +114,7 @@ func spread(ctx context.Context, backend *backendCaller, n int) (spreadView, err
 				next++
 				mu.Unlock()
 
-				v, err := backend.call(ctx)
+				v, err := backend.call(ctx, fresh)
 				mu.Lock()
 				if err != nil {
 					view.Failed++

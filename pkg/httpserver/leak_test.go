@@ -1,0 +1,88 @@
+package httpserver_test
+
+import (
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/svc2svc/svc2svc/pkg/httpserver"
+)
+
+// TestNoGoroutineLeaks runs the hostile clients of the other tests against servers that are
+// then shut down, and checks that the process has no more goroutines than before. It is not
+// parallel: it compares the process's goroutine count, which tests running at the same time
+// would change; parallel tests only start once it is done.
+func TestNoGoroutineLeaks(t *testing.T) {
+	base := runtime.NumGoroutine()
+	scenarios := []struct {
+		name    string
+		environ []string
+		run     func(t *testing.T, rs *running)
+	}{
+		{"slowloris cut off by ReadHeaderTimeout", []string{"READ_HEADER_TIMEOUT=100ms"}, func(t *testing.T, rs *running) {
+			conn, err := net.Dial("tcp", strings.TrimPrefix(rs.url, "http://"))
+			if err != nil {
+				t.Fatalf("Dial = %v", err)
+			}
+			defer conn.Close()
+			if _, err := io.WriteString(conn, "GET /healthz HTTP/1.1\r\nHost: x\r\n"); err != nil {
+				t.Fatalf("Write = %v", err)
+			}
+			_ = conn.SetReadDeadline(time.Now().Add(waitLimit))
+			var ne net.Error
+			if _, err := io.ReadAll(conn); errors.As(err, &ne) && ne.Timeout() {
+				t.Errorf("server kept a connection with unfinished headers open")
+			}
+		}},
+		{"oversized headers get 431", []string{"MAX_HEADER_BYTES=1024"}, func(t *testing.T, rs *running) {
+			res, _ := rs.do(t, "GET", "/healthz", nil, http.Header{"X-Big": {strings.Repeat("x", 16<<10)}})
+			if res.StatusCode != http.StatusRequestHeaderFieldsTooLarge {
+				t.Errorf("GET /healthz with 16 KiB of headers = %d, want 431", res.StatusCode)
+			}
+		}},
+		{"oversized body gets 413", []string{"MAX_BODY_BYTES=1024"}, func(t *testing.T, rs *running) {
+			res, _ := rs.do(t, "POST", "/upload", strings.NewReader(strings.Repeat("a", 64<<10)), nil)
+			if res.StatusCode != http.StatusRequestEntityTooLarge {
+				t.Errorf("POST /upload with 64 KiB = %d, want 413", res.StatusCode)
+			}
+		}},
+		{"panic", nil, func(t *testing.T, rs *running) {
+			if res, _ := rs.do(t, "GET", "/panic", nil, nil); res.StatusCode != http.StatusInternalServerError {
+				t.Errorf("GET /panic = %d, want 500", res.StatusCode)
+			}
+		}},
+	}
+	t.Run("scenarios", func(t *testing.T) {
+		for _, sc := range scenarios {
+			t.Run(sc.name, func(t *testing.T) {
+				t.Parallel()
+				sc.run(t, start(t, testConfig(t, sc.environ...), httpserver.Deps{}, testRoutes))
+			})
+		}
+	})
+	waitForGoroutines(t, base)
+}
+
+// waitForGoroutines fails the test if the goroutine count does not come back to base:
+// connections and servers close asynchronously, so it polls rather than checking once.
+func waitForGoroutines(t *testing.T, base int) {
+	t.Helper()
+	deadline := time.Now().Add(waitLimit)
+	for {
+		n := runtime.NumGoroutine()
+		if n <= base {
+			return
+		}
+		if time.Now().After(deadline) {
+			buf := make([]byte, 1<<20)
+			buf = buf[:runtime.Stack(buf, true)]
+			t.Fatalf("NumGoroutine() = %d, want at most %d (the count before the test)\n%s", n, base, buf)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

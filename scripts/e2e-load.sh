@@ -1,0 +1,375 @@
+#!/usr/bin/env bash
+# e2e-load.sh proves the pair under a constant load, with the load harness
+# (services/frontend/cmd/load, vegeta): every run prints the harness's summary (requests, success
+# ratio, latency percentiles, answers per backend pod) and fails on a single failed request.
+#
+#   1. Even spread despite keep-alive: 3,000 GET / at 100/s through
+#      (a) the ClusterIP frontend with CLIENT_MAX_CONN_AGE=0 (before), (b) the same with the
+#      default max connection age (after) and (c) the headless frontend; busiest pod / quietest
+#      pod is reported for each, and the headless frontend must stay within SPREAD_MAX (1.25).
+#      Then the backend is scaled to 4 under load on the headless frontend: the new pod must get
+#      traffic within NEW_POD_MAX_S (30 s) of becoming Ready; then back to 3, under load too.
+#   2. Zero-error failover under 100/s through the NodePort frontend: one backend pod deleted,
+#      a rolling restart of the backend, then of the frontend (2 replicas); the backend scaled to
+#      0 (the frontend answers 503 with a JSON reason within its 3 s deadline) and back to 3
+#      (success again within RECOVERY_MAX_S, 10 s, with the same frontend pods, none restarted).
+#
+# It needs the pair (k8s/) and k8s/headless/ deployed, and leaves them as it found them: backend
+# 3 replicas, frontend-deployment with its replicas and without CLIENT_MAX_CONN_AGE. scripts/e2e.sh
+# calls it; by hand: E2E_KEEP=1 bash scripts/e2e-lab.sh, then
+#   KUBECONFIG=/var/lib/kube-lab/kubeconfig bash scripts/e2e-load.sh
+#
+# Environment:
+#   NODE_IP        where the NodePorts answer (default: the first node's InternalIP)
+#   E2E_ARTIFACTS  directory for each run's JSON (-json), plot (-plot, HTML) and summary
+#                  (default: a new temporary directory; the path is printed)
+#   E2E_TIMEOUT    seconds to wait for each rollout (default 180)
+#   LOAD_RATE      requests per second of every run (default 100)
+# SC2016: the single-quoted $names are jq variables. SC2015: "test && pass || fail" is safe, pass never fails.
+# shellcheck disable=SC2016,SC2015
+set -Eeuo pipefail
+
+cd "$(dirname "$0")/.."
+
+E2E_TIMEOUT=${E2E_TIMEOUT:-180}
+RATE=${LOAD_RATE:-100}
+SPREAD_REQUESTS=3000 # per spread measurement: 30 s at 100/s
+SPREAD_MAX=1.25      # busiest / quietest backend pod, for the fixed path
+NEW_POD_MAX_S=30     # a new backend pod gets traffic within this long of becoming Ready
+WINDOW_S=2           # length of each short load window while waiting for the new pod
+MAX_WINDOWS=25       # bound on those windows (50 s of load)
+DEADLINE_S=3         # the frontend's CLIENT_TIMEOUT: a failed call is answered within it
+RECOVERY_MAX_S=10    # from "scale back to 3" to the first 200
+CLIENT_TIMEOUT_MARGIN_S=0.5 # curl's own overhead over the frontend's deadline
+
+START=$(date +%s)
+PASSED=0
+WORK=$(mktemp -d)
+ART=${E2E_ARTIFACTS:-$(mktemp -d -t e2e-load.XXXXXX)}
+mkdir -p "$ART"
+ART=$(cd "$ART" && pwd)
+SUMMARY=$ART/summary.txt
+: >"$SUMMARY"
+
+say() { printf '\n=== load [%3ss] %s\n' "$(($(date +%s) - START))" "$*"; }
+pass() { PASSED=$((PASSED + 1)); printf 'PASS %s\n' "$*"; }
+# note records a line of the final summary and prints it.
+note() { printf '%s\n' "$*" | tee -a "$SUMMARY"; }
+fail() {
+  printf 'FAIL %s\n' "$*"
+  dump_context
+  exit 1
+}
+
+# dump_context prints the pods and the last log lines of the pair, once, so a FAIL explains itself.
+dump_context() {
+  [ -z "${DUMPED:-}" ] || return 0
+  DUMPED=1
+  echo "--- context: pods"
+  kubectl get pods -n default -o wide -l 'app in (backend,frontend,frontend-headless)' 2>&1 || true
+  local pod
+  for pod in $(kubectl get pods -n default -l 'app in (backend,frontend,frontend-headless)' -o name 2>/dev/null); do
+    echo "--- context: kubectl logs $pod (last 20 lines)"
+    kubectl logs "$pod" --tail=20 2>&1 || true
+  done
+  echo "--- context: recent events"
+  kubectl get events -n default --sort-by=.lastTimestamp 2>&1 | tail -n 15 || true
+  echo "--- artifacts (each run's JSON, with every non-2xx answer, and its plot): $ART"
+}
+
+on_err() { fail "unexpected error (exit $1) at line $2: $3"; }
+trap 'on_err $? $LINENO "$BASH_COMMAND"' ERR
+
+# cleanup puts back, without waiting, what a failed run may have changed.
+cleanup() {
+  local rc=$?
+  trap - ERR
+  set +e
+  if [ "$rc" != 0 ] && [ -n "${FRONTEND_REPLICAS:-}" ]; then
+    echo "restoring: backend 3 replicas, frontend $FRONTEND_REPLICAS without CLIENT_MAX_CONN_AGE"
+    kubectl set env deployment/frontend-deployment CLIENT_MAX_CONN_AGE- >/dev/null 2>&1
+    kubectl scale deployment/frontend-deployment --replicas="$FRONTEND_REPLICAS" >/dev/null 2>&1
+    kubectl scale deployment/backend-deployment --replicas=3 >/dev/null 2>&1
+  fi
+  rm -rf "$WORK"
+  echo "artifacts: $ART"
+  if [ "$rc" = 0 ]; then
+    say "load checks PASSED: $PASSED checks in $(($(date +%s) - START))s"
+  else
+    say "load checks FAILED after $PASSED passed checks ($(($(date +%s) - START))s)"
+  fi
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# pods APP prints the names of APP's pods that are not being deleted, as a sorted JSON array.
+pods() {
+  kubectl get pods -n default -l "app=$1" -o json |
+    jq -c '[.items[] | select(.metadata.deletionTimestamp == null) | .metadata.name] | sort'
+}
+
+# pod_refs JSON_ARRAY prints "pod/a pod/b ..." for kubectl.
+pod_refs() { jq -r 'map("pod/" + .) | join(" ")' <<<"$1"; }
+
+# settle DEPLOYMENT OLD_PODS waits for the rollout and for the old pods to be gone, so that only
+# the new pods take traffic from then on.
+settle() {
+  kubectl rollout status "deployment/$1" --timeout="${E2E_TIMEOUT}s" >/dev/null ||
+    fail "rollout of $1 did not finish in ${E2E_TIMEOUT}s"
+  # shellcheck disable=SC2046 # one argument per pod
+  kubectl wait --for=delete $(pod_refs "$2") --timeout=60s >/dev/null ||
+    fail "the old pods of $1 were not gone 60s after its rollout: $2"
+}
+
+# load NAME TITLE URL DURATION [HARNESS_FLAGS...] runs the harness at RATE against URL, prints
+# its summary and keeps NAME.json, NAME.html (plot) and NAME.txt in the artifacts. One failed
+# request, or an -event command that failed, fails the check.
+load() {
+  local name=$1 title=$2 url=$3 duration=$4
+  shift 4
+  if ! "$LOAD" -target "$url" -rate "$RATE" -duration "$duration" -max-errors 0 -event-timeout 90s \
+    -title "$title" -json "$ART/$name.json" -plot "$ART/$name.html" "$@" 2>"$ART/$name.stderr" |
+    tee "$ART/$name.txt"; then
+    cat "$ART/$name.stderr"
+    fail "$title: the harness reported failures (summary above; every non-2xx answer in $ART/$name.json)"
+  fi
+  pass "$title: $(jq -r '"\(.succeeded)/\(.requests) 2xx, p99 \(.latency_ms.p99)ms, max \(.latency_ms.max)ms"' "$ART/$name.json")"
+}
+
+# event_within NAME SLACK_S checks that every -event command of run NAME finished at least
+# SLACK_S seconds before the load stopped, so the whole disruption happened under load.
+event_within() {
+  local name=$1 slack=$2 dur
+  dur=$(jq -r '.duration' "$ART/$name.json")
+  jq -e --argjson slack "$slack" '(.duration | rtrimstr("s") | tonumber) as $d
+    | [.events[] | select(.command != null) | (.at_ms + .duration_ms) / 1000 <= $d - $slack] | all' \
+    "$ART/$name.json" >/dev/null &&
+    pass "$name: the disruption ended $(jq -r '[.events[] | select(.command != null) | (.at_ms + .duration_ms) / 1000] | max | . * 10 | round / 10' "$ART/$name.json")s into the ${dur} of load (>= ${slack}s before its end)" ||
+    fail "$name: an -event command ran into the last ${slack}s of the load (or past it): make the run longer: $(jq -c '.events' "$ART/$name.json")"
+}
+
+# spread NAME PODS prints "busiest quietest ratio" of run NAME over the pods PODS (a JSON array;
+# a pod that answered nothing counts 0 and makes the ratio "inf").
+spread() {
+  jq -r --argjson pods "$2" '[$pods[] as $p | .by_pod[$p] // 0] as $c | ($c | max) as $hi | ($c | min) as $lo
+    | "\($hi) \($lo) \(if $lo > 0 then ($hi / $lo * 100 | round) / 100 else "inf" end)"' "$ART/$1.json"
+}
+
+# by_pod NAME prints run NAME's answers per pod on one line.
+by_pod() { jq -r '.by_pod | to_entries | sort_by(-.value) | map("\(.key) \(.value)") | join(", ")' "$ART/$1.json"; }
+
+# epoch TIME prints an RFC 3339 time as seconds since 1970 with a fraction.
+epoch() { date -d "$1" +%s.%N; }
+
+# ---------------------------------------------------------------------------------------------
+say "prerequisites"
+for tool in go kubectl curl jq; do
+  command -v "$tool" >/dev/null || fail "$tool is required but not on PATH"
+done
+NODE_IP=${NODE_IP:-$(kubectl get nodes -o jsonpath='{.items[0].status.addresses[?(@.type=="InternalIP")].address}')}
+[ -n "$NODE_IP" ] || fail "no node InternalIP found: set NODE_IP"
+URL=http://$NODE_IP:$(kubectl get svc frontend-service -o jsonpath='{.spec.ports[0].nodePort}')
+HEADLESS_URL=http://$NODE_IP:$(kubectl get svc frontend-headless -o jsonpath='{.spec.ports[0].nodePort}')
+LOAD=$WORK/load
+go build -o "$LOAD" ./services/frontend/cmd/load || fail "go build ./services/frontend/cmd/load"
+FRONTEND_REPLICAS=$(kubectl get deployment frontend-deployment -o jsonpath='{.spec.replicas}')
+[ "$(kubectl get deployment backend-deployment -o jsonpath='{.status.readyReplicas}')" = 3 ] ||
+  fail "want 3 ready backend replicas to start with"
+echo "frontend $URL ($FRONTEND_REPLICAS replicas), headless frontend $HEADLESS_URL, $RATE requests/s"
+echo "artifacts (JSON, plot and summary of every run): $ART"
+SPREAD_DURATION=$((SPREAD_REQUESTS / RATE))s
+
+# ---------------------------------------------------------------------------------------------
+say "1a. spread before: ClusterIP frontend, 1 replica, CLIENT_MAX_CONN_AGE=0 (connections kept forever)"
+old=$(pods frontend)
+kubectl scale deployment/frontend-deployment --replicas=1 >/dev/null
+kubectl set env deployment/frontend-deployment CLIENT_MAX_CONN_AGE=0 >/dev/null
+settle frontend-deployment "$old"
+fe=$(pods frontend)
+age=$(kubectl get pod "$(jq -r '.[0]' <<<"$fe")" -o json |
+  jq -r '.spec.containers[0].env[] | select(.name == "CLIENT_MAX_CONN_AGE") | .value')
+[ "$(jq length <<<"$fe")" = 1 ] && [ "$age" = 0 ] && pass "one frontend pod $fe, with CLIENT_MAX_CONN_AGE=0" ||
+  fail "want one frontend pod with CLIENT_MAX_CONN_AGE=0, have $fe with '$age'"
+BACKENDS=$(pods backend)
+load spread-a-before "spread (a) ClusterIP, CLIENT_MAX_CONN_AGE=0" "$URL" "$SPREAD_DURATION"
+read -r hi_a lo_a ratio_a <<<"$(spread spread-a-before "$BACKENDS")"
+
+say "1b. spread after: ClusterIP frontend, 1 replica, default CLIENT_MAX_CONN_AGE (30s)"
+old=$fe
+kubectl set env deployment/frontend-deployment CLIENT_MAX_CONN_AGE- >/dev/null
+settle frontend-deployment "$old"
+fe=$(pods frontend)
+[ "$(kubectl get deployment frontend-deployment -o json | jq '[.spec.template.spec.containers[0].env[] | select(.name == "CLIENT_MAX_CONN_AGE")] | length')" = 0 ] &&
+  pass "frontend pod $fe runs with the default CLIENT_MAX_CONN_AGE again" || fail "CLIENT_MAX_CONN_AGE is still set"
+load spread-b-after "spread (b) ClusterIP, CLIENT_MAX_CONN_AGE default 30s" "$URL" "$SPREAD_DURATION"
+read -r hi_b lo_b ratio_b <<<"$(spread spread-b-after "$BACKENDS")"
+
+say "1c. spread after: headless frontend (client-side balancing over the pod IPs)"
+load spread-c-headless "spread (c) headless, client-side balancing" "$HEADLESS_URL" "$SPREAD_DURATION"
+read -r hi_c lo_c ratio_c <<<"$(spread spread-c-headless "$BACKENDS")"
+
+note ""
+note "spread of $SPREAD_REQUESTS GET / at $RATE/s over the 3 backend pods (target: busiest <= $SPREAD_MAX x quietest)"
+note "| path | busiest pod | quietest pod | busiest/quietest | meets $SPREAD_MAX |"
+note "| --- | --- | --- | --- | --- |"
+for row in "a:(a) before: ClusterIP, CLIENT_MAX_CONN_AGE=0:$hi_a:$lo_a:$ratio_a" \
+  "b:(b) after: ClusterIP, CLIENT_MAX_CONN_AGE=30s:$hi_b:$lo_b:$ratio_b" \
+  "c:(c) after: headless, client-side balancing:$hi_c:$lo_c:$ratio_c"; do
+  IFS=: read -r _ label hi lo ratio <<<"$row"
+  meets=no
+  [ "$ratio" != inf ] && awk -v r="$ratio" -v m="$SPREAD_MAX" 'BEGIN { exit !(r <= m) }' && meets=yes
+  note "| $label | $hi | $lo | $ratio | $meets |"
+done
+[ "$ratio_c" != inf ] && awk -v r="$ratio_c" -v m="$SPREAD_MAX" 'BEGIN { exit !(r <= m) }' &&
+  pass "headless frontend: busiest/quietest backend pod = $ratio_c <= $SPREAD_MAX ($(by_pod spread-c-headless))" ||
+  fail "headless frontend: busiest/quietest backend pod = $ratio_c > $SPREAD_MAX ($(by_pod spread-c-headless))"
+
+# ---------------------------------------------------------------------------------------------
+say "1d. scale the backend to 4 under load on the headless frontend: the new pod gets traffic"
+# The harness reports answers per pod for a whole run, not over time, so the load comes in short
+# consecutive windows (the first one runs the scale as an -event) until one of them has an
+# answer from the new pod.
+BACKENDS=$(pods backend)
+seen=
+for w in $(seq 1 "$MAX_WINDOWS"); do
+  args=()
+  [ "$w" = 1 ] && args=(-event '500ms=kubectl scale deployment/backend-deployment --replicas=4')
+  "$LOAD" -target "$HEADLESS_URL" -rate "$RATE" -duration "${WINDOW_S}s" -max-errors 0 -title "scale to 4, window $w" \
+    -json "$ART/scale-up-window-$w.json" "${args[@]}" >"$ART/scale-up-window-$w.txt" 2>&1 || {
+    cat "$ART/scale-up-window-$w.txt"
+    fail "scale to 4: load window $w (${WINDOW_S}s at $RATE/s) had failures"
+  }
+  new=$(jq -r --argjson old "$BACKENDS" '.by_pod | keys - $old | .[0] // empty' "$ART/scale-up-window-$w.json")
+  printf 'window %2d: %s\n' "$w" "$(by_pod "scale-up-window-$w")"
+  if [ -n "$new" ]; then
+    seen=$w
+    break
+  fi
+done
+[ -n "$seen" ] || fail "scale to 4: no answer from a new backend pod in $MAX_WINDOWS windows of ${WINDOW_S}s"
+first_window=$(epoch "$(jq -r .started "$ART/scale-up-window-1.json")")
+window_start=$(epoch "$(jq -r .started "$ART/scale-up-window-$seen.json")")
+window_end=$(awk -v s="$window_start" -v d="$WINDOW_S" 'BEGIN { printf "%.3f", s + d }')
+ready=$(kubectl get pod "$new" -o json |
+  jq -r '.status.conditions[] | select(.type == "Ready" and .status == "True") | .lastTransitionTime')
+[ -n "$ready" ] || fail "scale to 4: the new pod $new is not Ready"
+# Ready's time has whole seconds, so "within" is rounded against us: up to 1 s too long.
+after_ready=$(awk -v e="$window_end" -v r="$(epoch "$ready")" 'BEGIN { printf "%.1f", e - r }')
+ready_after_scale=$(awk -v r="$(epoch "$ready")" -v s="$first_window" 'BEGIN { printf "%.1f", r - s - 0.5 }')
+note ""
+note "scale 3 -> 4 under load on the headless frontend: new pod $new Ready ${ready_after_scale}s after the scale;"
+note "  first answered in window $seen ($(by_pod "scale-up-window-$seen")),"
+note "  i.e. at most ${after_ready}s after it became Ready (limit ${NEW_POD_MAX_S}s)"
+awk -v a="$after_ready" -v m="$NEW_POD_MAX_S" 'BEGIN { exit !(a <= m) }' &&
+  pass "scale to 4: the new pod $new answered at most ${after_ready}s after becoming Ready (<= ${NEW_POD_MAX_S}s), no failed request in $seen windows" ||
+  fail "scale to 4: the new pod $new answered only ${after_ready}s after becoming Ready (> ${NEW_POD_MAX_S}s)"
+"$LOAD" -target "$HEADLESS_URL" -rate "$RATE" -duration 4s -max-errors 0 -title "4 backend pods" \
+  -json "$ART/scale-up-after.json" >"$ART/scale-up-after.txt" 2>&1 ||
+  fail "scale to 4: the load after the new pod appeared had failures: $(cat "$ART/scale-up-after.txt")"
+note "  the 4 s after it: $(by_pod scale-up-after)"
+
+say "1e. scale the backend back to 3 under load on the headless frontend"
+load scale-down "scale 4 -> 3 under load, headless frontend" "$HEADLESS_URL" 30s \
+  -event "1s=kubectl scale deployment/backend-deployment --replicas=3 && sleep 1 && kubectl wait --for=delete --timeout=60s \$(kubectl get pods -l app=backend -o json | jq -r '.items[] | select(.metadata.deletionTimestamp) | \"pod/\" + .metadata.name')"
+event_within scale-down 5
+[ "$(jq length <<<"$(pods backend)")" = 3 ] && pass "backend back to 3 pods" || fail "want 3 backend pods, have $(pods backend)"
+
+# ---------------------------------------------------------------------------------------------
+say "2a. failover: delete one of the 3 backend pods under load through the NodePort"
+old=$(pods frontend)
+kubectl scale deployment/frontend-deployment --replicas="$FRONTEND_REPLICAS" >/dev/null
+kubectl rollout status deployment/frontend-deployment --timeout="${E2E_TIMEOUT}s" >/dev/null ||
+  fail "frontend did not scale back to $FRONTEND_REPLICAS"
+kubectl rollout status deployment/backend-deployment --timeout="${E2E_TIMEOUT}s" >/dev/null
+echo "frontend pods $(pods frontend), backend pods $(pods backend)"
+# The pod that answers a request now is one the frontends' kept-alive connections lead to: one
+# that carries traffic, not an idle one whose loss would prove nothing.
+victim=$(curl -sS --max-time 5 -H 'Accept: application/json' "$URL/" | jq -r '.backend.pod')
+jq -e --arg v "$victim" 'index($v) != null' >/dev/null <<<"$(pods backend)" || fail "no backend pod to delete: '$victim'"
+load delete-pod "delete backend pod $victim under load" "$URL" 25s \
+  -event "3s=kubectl delete pod $victim --timeout=60s && kubectl rollout status deployment/backend-deployment --timeout=60s"
+event_within delete-pod 5
+note ""
+note "failover under $RATE/s through the NodePort frontend ($URL):"
+note "| disruption | requests | 2xx | p50 | p90 | p99 | max |"
+note "| --- | --- | --- | --- | --- | --- | --- |"
+row() { jq -r --arg what "$2" '"| \($what) | \(.requests) | \(.succeeded) (\(.success_ratio * 100 | round)%) | \(.latency_ms.p50)ms | \(.latency_ms.p90)ms | \(.latency_ms.p99)ms | \(.latency_ms.max)ms |"' "$ART/$1.json" | tee -a "$SUMMARY"; }
+ROWS=()
+ROWS+=("delete-pod:delete 1 of 3 backend pods ($(jq -r --arg v "$victim" '.by_pod[$v] // 0' "$ART/delete-pod.json") answers from it before)")
+
+say "2b. rolling restart of the backend under load through the NodePort"
+old=$(pods backend)
+load restart-backend "rollout restart backend under load" "$URL" 30s \
+  -event "2s=kubectl rollout restart deployment/backend-deployment && kubectl rollout status deployment/backend-deployment --timeout=90s && kubectl wait --for=delete $(pod_refs "$old") --timeout=60s"
+event_within restart-backend 5
+ROWS+=("restart-backend:kubectl rollout restart deployment/backend-deployment")
+
+say "2c. rolling restart of the frontend ($FRONTEND_REPLICAS replicas) under load through the NodePort"
+old=$(pods frontend)
+load restart-frontend "rollout restart frontend under load" "$URL" 30s \
+  -event "2s=kubectl rollout restart deployment/frontend-deployment && kubectl rollout status deployment/frontend-deployment --timeout=90s && kubectl wait --for=delete $(pod_refs "$old") --timeout=60s"
+event_within restart-frontend 5
+ROWS+=("restart-frontend:kubectl rollout restart deployment/frontend-deployment")
+for r in "${ROWS[@]}"; do row "${r%%:*}" "${r#*:}"; done
+
+# ---------------------------------------------------------------------------------------------
+say "2d. backend scaled to 0: the frontend answers 503 with a JSON reason within ${DEADLINE_S}s"
+# frontend_state prints each frontend pod's name and restart count, to prove none restarted.
+frontend_state() {
+  kubectl get pods -l app=frontend -o json | jq -c '[.items[] | select(.metadata.deletionTimestamp == null)
+    | {name: .metadata.name, restarts: ([.status.containerStatuses[].restartCount] | add)}] | sort_by(.name)'
+}
+fe_before=$(frontend_state)
+old=$(pods backend)
+kubectl scale deployment/backend-deployment --replicas=0 >/dev/null
+# shellcheck disable=SC2046 # one argument per pod
+kubectl wait --for=delete $(pod_refs "$old") --timeout=60s >/dev/null || fail "the backend pods were not gone 60s after scaling to 0"
+for i in 1 2 3; do
+  out=$(curl -sS --max-time 10 -H 'Accept: application/json' -w '\n%{http_code} %{time_total}' "$URL/") ||
+    fail "GET $URL/ with the backend at 0 replicas: no answer: $out"
+  read -r code took <<<"${out##*$'\n'}"
+  body=${out%$'\n'*}
+  echo "$code ${took}s $body"
+  [ "$code" = 503 ] && awk -v t="$took" -v d="$DEADLINE_S" -v m="$CLIENT_TIMEOUT_MARGIN_S" 'BEGIN { exit !(t <= d + m) }' &&
+    jq -e '.status == 503 and (.error | test("unavailable")) and (.tried.attempts >= 1) and (.tried.addrs | length >= 1)
+      and (.trace_id | length > 0)' >/dev/null 2>&1 <<<"$body" &&
+    pass "backend at 0: call $i answered $code in ${took}s (deadline ${DEADLINE_S}s) with $(jq -c '{error, tried}' <<<"$body")" ||
+    fail "backend at 0: call $i answered $code in ${took}s, want 503 within ${DEADLINE_S}s and a JSON reason: $body"
+done
+note ""
+note "backend at 0 replicas: GET / through the NodePort answered $code in ${took}s: $body"
+
+say "2e. backend back to 3: success again within ${RECOVERY_MAX_S}s, same frontend pods, no restart"
+t0=$(date +%s.%N)
+kubectl scale deployment/backend-deployment --replicas=3 >/dev/null
+ok_after=
+trail=()
+for i in $(seq 1 60); do
+  out=$(curl -sS --max-time 5 -o /dev/null -H 'Accept: application/json' -w '%{http_code} %{time_total}' "$URL/" 2>&1) || true
+  now=$(awk -v n="$(date +%s.%N)" -v s="$t0" 'BEGIN { printf "%.1f", n - s }')
+  trail+=("${now}s:${out%% *}")
+  if [ "${out%% *}" = 200 ]; then
+    ok_after=$now
+    break
+  fi
+  awk -v n="$now" 'BEGIN { exit !(n < 30) }' || break
+  sleep 0.5
+done
+echo "answers after the scale (seconds since it: status): ${trail[*]}"
+[ -n "$ok_after" ] || fail "backend back to 3: no 200 in 30s (${trail[*]})"
+first_ready=$(kubectl get pods -l app=backend -o json | jq -r '[.items[].status.conditions[]? | select(.type == "Ready" and .status == "True") | .lastTransitionTime] | min // empty')
+ready_s=$([ -n "$first_ready" ] && awk -v r="$(epoch "$first_ready")" -v s="$t0" 'BEGIN { printf "%.1f", r - s }' || echo "?")
+note "backend 0 -> 3: first 200 ${ok_after}s after the scale (first pod Ready after ~${ready_s}s); answers: ${trail[*]}"
+awk -v a="$ok_after" -v m="$RECOVERY_MAX_S" 'BEGIN { exit !(a <= m) }' &&
+  pass "backend back to 3: the frontend answered 200 ${ok_after}s after the scale (<= ${RECOVERY_MAX_S}s)" ||
+  fail "backend back to 3: the first 200 came ${ok_after}s after the scale (> ${RECOVERY_MAX_S}s)"
+fe_after=$(frontend_state)
+[ "$fe_after" = "$fe_before" ] && pass "the same frontend pods served before and after, none restarted: $fe_after" ||
+  fail "the frontend pods changed or restarted: before $fe_before, after $fe_after"
+kubectl rollout status deployment/backend-deployment --timeout="${E2E_TIMEOUT}s" >/dev/null ||
+  fail "backend did not get back to 3 ready replicas"
+pass "backend back to 3 ready replicas"
+
+note ""
+note "added e2e time: $(($(date +%s) - START))s; artifacts: $ART"

@@ -1,0 +1,414 @@
+#!/usr/bin/env bash
+# e2e.sh builds both images, deploys the pair and its extras to the CURRENT kube context and
+# checks them end to end, printing a PASS or FAIL line per check. It stops at the first FAIL
+# with the cluster's side of the story (pods, describe, logs) and always removes what it created.
+#
+#   make e2e                     # = bash scripts/e2e.sh
+#   bash scripts/e2e-lab.sh      # the same on this machine's kube-lab, with its loader and tools
+#
+# Environment:
+#   IMAGE_LOADER  command that copies a local Docker image into the cluster, called once per image
+#                 (default "kind load docker-image"; minikube: "minikube image load";
+#                 kube-lab: ../shared/kube-lab/load, relative to the repository root)
+#   NODE_IP       address where NodePorts answer (default: the first node's InternalIP)
+#   IMAGE_TAG     tag of the images built (default e2e-<unix time>, so every run deploys its own build)
+#   VERSION       version stamped into the binaries (default: IMAGE_TAG); the check reads it back
+#   SKAFFOLD      skaffold binary (default: skaffold on PATH). Without one the skaffold check is
+#                 skipped loudly, unless E2E_REQUIRE_SKAFFOLD=1 makes that a failure.
+#   E2E_TIMEOUT   seconds to wait for each rollout or Job (default 180)
+#   E2E_KEEP=1    leave everything deployed at the end (debugging); the next run replaces it
+# SC2016: the single-quoted $names are jq variables. SC2015: "test && pass || fail" is safe, pass never fails.
+# shellcheck disable=SC2016,SC2015
+set -Eeuo pipefail
+
+cd "$(dirname "$0")/.."
+
+IMAGE_LOADER=${IMAGE_LOADER:-kind load docker-image}
+IMAGE_TAG=${IMAGE_TAG:-e2e-$(date +%s)}
+VERSION=${VERSION:-$IMAGE_TAG}
+E2E_TIMEOUT=${E2E_TIMEOUT:-180}
+MAX_IMAGE_BYTES=20000000 # 20 MB, the limit the images are held to.
+REMOTE_NS=svc2svc-remote
+# Every pod this script creates carries one of these app labels.
+APPS='app in (backend,frontend,backend-client,frontend-remote,frontend-headless,frontend-envfallback)'
+
+START=$(date +%s)
+PASSED=0
+WORK=$(mktemp -d)
+
+say() { printf '\n=== [%3ss] %s\n' "$(($(date +%s) - START))" "$*"; }
+pass() { PASSED=$((PASSED + 1)); printf 'PASS %s\n' "$*"; }
+fail() {
+  printf 'FAIL %s\n' "$*"
+  dump_context
+  exit 1
+}
+
+# dump_context prints what the cluster knows about our objects, once, so a FAIL explains itself.
+dump_context() {
+  [ -z "${DUMPED:-}" ] || return 0
+  DUMPED=1
+  echo "--- context: pods, services, jobs"
+  kubectl get pods -A -o wide 2>&1 || true
+  kubectl get deploy,svc,endpoints,jobs,netpol -n default -o wide 2>&1 || true
+  kubectl get deploy,svc,endpoints -n "$REMOTE_NS" -o wide 2>&1 || true
+  local ns pod
+  for ns in default "$REMOTE_NS"; do
+    for pod in $(kubectl get pods -n "$ns" -l "$APPS" -o name 2>/dev/null); do
+      echo "--- context: kubectl describe -n $ns $pod (last 25 lines)"
+      kubectl describe -n "$ns" "$pod" 2>&1 | tail -n 25 || true
+      echo "--- context: kubectl logs -n $ns $pod (last 30 lines)"
+      kubectl logs -n "$ns" "$pod" --all-containers --tail=30 2>&1 || true
+    done
+  done
+  echo "--- context: recent events in default"
+  kubectl get events -n default --sort-by=.lastTimestamp 2>&1 | tail -n 20 || true
+}
+
+on_err() { fail "unexpected error (exit $1) at line $2: $3"; }
+trap 'on_err $? $LINENO "$BASH_COMMAND"' ERR
+
+cleanup() {
+  local rc=$?
+  trap - ERR
+  set +e
+  if [ "${E2E_KEEP:-}" = 1 ]; then
+    say "E2E_KEEP=1: leaving everything deployed (images tagged $IMAGE_TAG)"
+  else
+    say "cleanup"
+    kubectl delete --ignore-not-found --wait=true --timeout=120s \
+      -f k8s/client-job/ -f k8s/headless/ -f k8s/env-fallback/ -f k8s/cross-namespace/ -f k8s/ 2>&1 |
+      grep -v '^$'
+    kubectl wait --for=delete pod -n default -l "$APPS" --timeout=60s >/dev/null 2>&1
+    local left
+    left=$(kubectl get --ignore-not-found -o name \
+      -f k8s/client-job/ -f k8s/headless/ -f k8s/env-fallback/ -f k8s/cross-namespace/ -f k8s/ 2>&1)
+    left+=$(kubectl get pods -n default -l "$APPS" -o name 2>/dev/null)
+    if [ -n "$left" ]; then
+      printf 'WARN still in the cluster after cleanup:\n%s\n' "$left"
+    else
+      echo "cluster clean: nothing of the e2e left"
+    fi
+  fi
+  rm -rf "$WORK"
+  if [ "$rc" = 0 ]; then
+    say "e2e PASSED: $PASSED checks in $(($(date +%s) - START))s"
+  else
+    say "e2e FAILED after $PASSED passed checks ($(($(date +%s) - START))s)"
+  fi
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# http_get URL [CURL_ARGS...] prints the body of a 200 answer, retrying a bounded number of
+# times (15 x at most 12s) while Services, endpoints and iptables rules settle.
+http_get() {
+  local url=$1 out code i
+  shift
+  for i in $(seq 1 15); do
+    if out=$(curl -sS --connect-timeout 3 --max-time 10 -w '\n%{http_code}' "$@" "$url" 2>&1); then
+      code=${out##*$'\n'}
+      if [ "$code" = 200 ]; then
+        printf '%s' "${out%$'\n'*}"
+        return 0
+      fi
+    fi
+    sleep 2
+  done
+  printf 'no 200 from %s after %s tries; last answer:\n%s\n' "$url" "$i" "$out" >&2
+  return 1
+}
+
+# expect DESCRIPTION JSON FILTER [JQ_ARGS...] passes when the jq FILTER is true for JSON.
+expect() {
+  local what=$1 json=$2 filter=$3
+  shift 3
+  if jq -e "$@" "$filter" >/dev/null 2>&1 <<<"$json"; then
+    pass "$what"
+  else
+    fail "$what: jq '$filter' is not true for: $json"
+  fi
+}
+
+# ready_pods NAMESPACE APP prints the names, or with a third argument "ip" the IPs, of the
+# ready, non-terminating pods of APP as a JSON array.
+ready_pods() {
+  local field='.metadata.name'
+  [ "${3:-}" = ip ] && field='.status.podIP'
+  kubectl get pods -n "$1" -l "app=$2" -o json | jq -c "[.items[]
+    | select(.metadata.deletionTimestamp == null)
+    | select(any(.status.conditions[]?; .type == \"Ready\" and .status == \"True\"))
+    | $field]"
+}
+
+rollout() { # rollout NAMESPACE DEPLOYMENT
+  if kubectl rollout status -n "$1" "deployment/$2" --timeout="${E2E_TIMEOUT}s"; then
+    pass "rollout of $1/$2"
+  else
+    fail "rollout of $1/$2 did not finish in ${E2E_TIMEOUT}s"
+  fi
+}
+
+# render SRC_DIR prints a copy of SRC_DIR's manifests that use this run's images (and the
+# cluster's kube-dns address for the env-fallback extra) and returns its path.
+render() {
+  local src=$1 dst f
+  dst=$WORK/$(echo "$src" | tr '/' '_')
+  mkdir -p "$dst"
+  for f in "$src"/*.yaml; do
+    sed -e "s#^\([[:space:]]*image:\) backend\$#\1 backend:$IMAGE_TAG#" \
+      -e "s#^\([[:space:]]*image:\) frontend\$#\1 frontend:$IMAGE_TAG#" \
+      -e "s#\"10\.96\.0\.10\"#\"$DNS_IP\"#" "$f" >"$dst/$(basename "$f")"
+  done
+  echo "$dst"
+}
+
+# ---------------------------------------------------------------------------------------------
+say "prerequisites"
+if ! command -v jq >/dev/null; then
+  echo "jq is missing: installing it with apt-get"
+  sudo=()
+  [ "$(id -u)" = 0 ] || sudo=(sudo)
+  { "${sudo[@]}" apt-get install -y jq >/dev/null 2>&1 ||
+    { "${sudo[@]}" apt-get update >/dev/null && "${sudo[@]}" apt-get install -y jq >/dev/null; }; } ||
+    fail "jq is required (apt-get install jq)"
+fi
+for tool in docker kubectl curl jq; do
+  command -v "$tool" >/dev/null || fail "$tool is required but not on PATH"
+done
+CONTEXT=$(kubectl config current-context) || fail "no current kube context"
+kubectl get --raw /readyz >/dev/null || fail "the API server of context $CONTEXT does not answer"
+NODE_IP=${NODE_IP:-$(kubectl get nodes -o jsonpath='{.items[0].status.addresses[?(@.type=="InternalIP")].address}')}
+DNS_IP=$(kubectl get svc -n kube-system kube-dns -o jsonpath='{.spec.clusterIP}')
+[ -n "$NODE_IP" ] || fail "no node InternalIP found: set NODE_IP"
+[ -n "$DNS_IP" ] || fail "no kube-system/kube-dns Service found"
+echo "context $CONTEXT, node $NODE_IP, kube-dns $DNS_IP, images *:$IMAGE_TAG, version $VERSION, loader: $IMAGE_LOADER"
+
+# A Job's template is immutable and a namespace being deleted refuses new objects: clear what an
+# interrupted earlier run may have left.
+kubectl delete job backend-client -n default --ignore-not-found --wait=true >/dev/null
+kubectl wait --for=delete "namespace/$REMOTE_NS" --timeout=120s >/dev/null 2>&1 || true
+
+# ---------------------------------------------------------------------------------------------
+say "build images"
+for svc in backend frontend; do
+  t0=$(date +%s)
+  DOCKER_BUILDKIT=1 docker build -f "Dockerfile.$svc" --build-arg "VERSION=$VERSION" -t "$svc:$IMAGE_TAG" . ||
+    fail "docker build of $svc"
+  size=$(docker image inspect -f '{{.Size}}' "$svc:$IMAGE_TAG")
+  echo "$svc:$IMAGE_TAG built in $(($(date +%s) - t0))s, $size bytes"
+  if [ "$size" -le "$MAX_IMAGE_BYTES" ]; then
+    pass "image $svc is $((size / 1000)) kB (limit $((MAX_IMAGE_BYTES / 1000)) kB)"
+  else
+    fail "image $svc is $size bytes, over the limit of $MAX_IMAGE_BYTES"
+  fi
+  user=$(docker image inspect -f '{{.Config.User}}' "$svc:$IMAGE_TAG")
+  [ "$user" = 65532:65532 ] && pass "image $svc runs as $user" || fail "image $svc runs as '$user', want 65532:65532"
+done
+
+say "load images into the cluster"
+read -r -a loader <<<"$IMAGE_LOADER"
+for svc in backend frontend; do
+  "${loader[@]}" "$svc:$IMAGE_TAG" || fail "$IMAGE_LOADER $svc:$IMAGE_TAG"
+done
+pass "images loaded with: $IMAGE_LOADER"
+
+# ---------------------------------------------------------------------------------------------
+say "deploy k8s/"
+kubectl apply -f "$(render k8s)"
+rollout default backend-deployment
+rollout default frontend-deployment
+
+BACKEND_IP=$(kubectl get svc backend-service -o jsonpath='{.spec.clusterIP}')
+NODE_PORT=$(kubectl get svc frontend-service -o jsonpath='{.spec.ports[0].nodePort}')
+BACKEND_PODS=$(ready_pods default backend)
+echo "backend-service $BACKEND_IP:80, backend pods $BACKEND_PODS, frontend on $NODE_IP:$NODE_PORT"
+[ "$(jq length <<<"$BACKEND_PODS")" = 3 ] && pass "3 backend pods ready" || fail "want 3 ready backend pods, have $BACKEND_PODS"
+
+say "frontend through NodePort $NODE_IP:$NODE_PORT"
+URL=http://$NODE_IP:$NODE_PORT
+json=$(http_get "$URL/" -H 'Accept: application/json') || fail "GET $URL/ (Accept: application/json)"
+echo "$json"
+expect "JSON answer comes from a backend pod" "$json" \
+  '.backend.service == "backend" and (.backend.pod | IN($pods[])) and .backend.namespace == "default"
+   and (.backend.pod_ip | length > 0) and (.backend.node | length > 0) and (.backend.time | length > 0)' \
+  --argjson pods "$BACKEND_PODS"
+expect "backend reports the version built into the image ($VERSION)" "$json" '.backend.version == $v' --arg v "$VERSION"
+expect "discovery source dns, name backend-service, addr $BACKEND_IP:80" "$json" \
+  '.discovery.source == "dns" and .discovery.name == "backend-service" and .discovery.addr == $addr' \
+  --arg addr "$BACKEND_IP:80"
+expect "attempts, latency_ms and trace_id are reported" "$json" \
+  '(.attempts | type == "number" and . >= 1) and (.latency_ms | type == "number")
+   and (.trace_id | type == "string" and length > 0)'
+
+text=$(http_get "$URL/") || fail "GET $URL/ (no Accept)"
+echo "$text"
+grep -Eq '^pod: backend-deployment-' <<<"$text" && pass "plain text answer has a line 'pod: backend-deployment-...'" ||
+  fail "plain text answer has no line 'pod: backend-deployment-...'"
+
+ctype=$(curl -sS --max-time 10 -o /dev/null -w '%{content_type}' -H 'Accept: text/html' "$URL/") || fail "GET $URL/ (Accept: text/html)"
+[[ $ctype == text/html* ]] && pass "Accept: text/html gets $ctype" || fail "Accept: text/html gets '$ctype'"
+
+spread=$(http_get "$URL/api/spread?n=60") || fail "GET $URL/api/spread?n=60"
+echo "$spread"
+expect "spread: 60 of 60 calls succeeded" "$spread" '.requested == 60 and .succeeded == 60 and .failed == 0'
+expect "spread: every answer came from a ready backend pod" "$spread" \
+  '[.by_pod | keys[] | IN($pods[])] | all' --argjson pods "$BACKEND_PODS"
+reached=$(jq '.by_pod | keys | length' <<<"$spread")
+[ "$reached" = 3 ] && pass "spread: all 3 backend pods answered through the ClusterIP" ||
+  fail "spread: only $reached of 3 backend pods answered through the ClusterIP: kube-proxy picks a pod per
+     connection, so the spread's fresh connections reached only these pods: $(jq -c .by_pod <<<"$spread")"
+
+say "/metrics of a frontend pod counts the calls it made"
+# kube-proxy picks a pod per TCP connection, and the NodePort has two frontends behind it.
+# So one curl sends everything over ONE keep-alive connection: a scrape, N calls, a scrape.
+# All reach the same pod, whose counters must then have moved by exactly N.
+# sample FILE SERIES prints the value of SERIES (name{labels} exactly as /metrics writes it,
+# labels sorted by name) in FILE, 0 when absent.
+sample() { awk -v s="$2" 'index($0, s " ") == 1 {v = $2} END {printf "%d\n", v}' "$1"; }
+N=20
+args=(-o "$WORK/metrics-before" "$URL/metrics")
+for _ in $(seq "$N"); do args+=(-o /dev/null "$URL/"); done
+args+=(-o "$WORK/metrics-after" "$URL/metrics")
+curl -sS --fail --max-time 60 "${args[@]}" || fail "curl of $URL/metrics, $N calls and /metrics again failed"
+grep -q '^# TYPE http_server_requests_total counter' "$WORK/metrics-after" && grep -q '^go_goroutines ' "$WORK/metrics-after" &&
+  pass "frontend serves /metrics in the Prometheus text format on the NodePort" ||
+  fail "frontend /metrics is not the Prometheus text format: $(head -c 600 "$WORK/metrics-after")"
+[ "$(grep '^process_start_time_seconds ' "$WORK/metrics-before")" = "$(grep '^process_start_time_seconds ' "$WORK/metrics-after")" ] ||
+  fail "the two scrapes reached different frontend pods: curl did not keep one connection"
+for series in 'http_server_requests_total{method="GET",route="/",status="200"}' \
+  'http_server_request_duration_seconds_count{method="GET",route="/",status="200"}' \
+  'http_client_calls_total{result="ok",source="dns"}' 'http_client_attempts_total{result="ok",source="dns"}'; do
+  moved=$(($(sample "$WORK/metrics-after" "$series") - $(sample "$WORK/metrics-before" "$series")))
+  [ "$moved" = "$N" ] && pass "frontend $series moved by $N after $N calls" ||
+    fail "frontend $series moved by $moved after $N calls, want $N"
+done
+
+# ---------------------------------------------------------------------------------------------
+say "client Job (k8s/client-job/)"
+kubectl apply -f "$(render k8s/client-job)"
+deadline=$(($(date +%s) + E2E_TIMEOUT))
+while :; do
+  succeeded=$(kubectl get job backend-client -o jsonpath='{.status.succeeded}')
+  failed=$(kubectl get job backend-client -o jsonpath='{.status.conditions[?(@.type=="Failed")].status}')
+  [ "${succeeded:-0}" -ge 1 ] && break
+  [ "$failed" = True ] && fail "Job backend-client failed"
+  [ "$(date +%s)" -lt "$deadline" ] || fail "Job backend-client did not complete in ${E2E_TIMEOUT}s"
+  sleep 2
+done
+pass "Job backend-client completed"
+pod=$(kubectl get pods -l job-name=backend-client --field-selector=status.phase=Succeeded -o name | head -n 1)
+log=$(kubectl logs "$pod")
+echo "$log"
+grep -Eq '^pod: backend-deployment-' <<<"$log" && pass "Job log shows a backend answer (pod: backend-deployment-...)" ||
+  fail "Job log has no line 'pod: backend-deployment-...'"
+
+# ---------------------------------------------------------------------------------------------
+say "env fallback (k8s/env-fallback/: no DNS search path, so discovery falls back to env)"
+kubectl apply -f "$(render k8s/env-fallback)"
+rollout default frontend-envfallback
+port=$(kubectl get svc frontend-envfallback -o jsonpath='{.spec.ports[0].nodePort}')
+json=$(http_get "http://$NODE_IP:$port/" -H 'Accept: application/json') || fail "GET frontend-envfallback on $NODE_IP:$port"
+echo "$json"
+expect "env fallback: discovery source env, addr $BACKEND_IP:80 (BACKEND_SERVICE_SERVICE_HOST/_PORT_HTTP)" "$json" \
+  '.discovery.source == "env" and .discovery.addr == $addr' --arg addr "$BACKEND_IP:80"
+expect "env fallback: answer from a backend pod" "$json" '.backend.pod | IN($pods[])' --argjson pods "$BACKEND_PODS"
+
+# ---------------------------------------------------------------------------------------------
+say "cross-namespace (k8s/cross-namespace/: backend in $REMOTE_NS, frontend-remote in default)"
+kubectl apply -f "$(render k8s/cross-namespace)"
+rollout "$REMOTE_NS" backend-deployment
+rollout default frontend-remote
+remote_pods=$(ready_pods "$REMOTE_NS" backend)
+port=$(kubectl get svc frontend-remote -o jsonpath='{.spec.ports[0].nodePort}')
+json=$(http_get "http://$NODE_IP:$port/" -H 'Accept: application/json') || fail "GET frontend-remote on $NODE_IP:$port"
+echo "$json"
+expect "cross-namespace: discovery by FQDN backend-service.$REMOTE_NS.svc.cluster.local." "$json" \
+  '.discovery.source == "dns" and .discovery.name == $fqdn' --arg fqdn "backend-service.$REMOTE_NS.svc.cluster.local."
+expect "cross-namespace: answer from a backend pod in $REMOTE_NS" "$json" \
+  '.backend.namespace == $ns and (.backend.pod | IN($pods[]))' --arg ns "$REMOTE_NS" --argjson pods "$remote_pods"
+
+# ---------------------------------------------------------------------------------------------
+say "headless (k8s/headless/: DNS lists the backend pods themselves)"
+kubectl apply -f "$(render k8s/headless)"
+rollout default frontend-headless
+BACKEND_POD_IPS=$(ready_pods default backend ip)
+port=$(kubectl get svc frontend-headless -o jsonpath='{.spec.ports[0].nodePort}')
+json=$(http_get "http://$NODE_IP:$port/" -H 'Accept: application/json') || fail "GET frontend-headless on $NODE_IP:$port"
+echo "$json"
+expect "headless: discovery addr is a backend pod IP:8080 (pods $BACKEND_POD_IPS)" "$json" \
+  '.discovery.source == "dns" and (.discovery.name | startswith("backend-headless"))
+   and (.discovery.addr | (endswith(":8080") and (rtrimstr(":8080") | IN($ips[]))))' --argjson ips "$BACKEND_POD_IPS"
+spread=$(http_get "http://$NODE_IP:$port/api/spread?n=60") || fail "GET frontend-headless /api/spread?n=60"
+echo "$spread"
+expect "headless spread: 60 of 60 calls succeeded" "$spread" '.requested == 60 and .succeeded == 60 and .failed == 0'
+expect "headless spread: all 3 backend pods answered" "$spread" \
+  '(.by_pod | keys | length) == 3 and ([.by_pod | keys[] | IN($pods[])] | all)' --argjson pods "$BACKEND_PODS"
+
+# ---------------------------------------------------------------------------------------------
+say "rolling restart of backend and frontend under load (readyz 503 + drain delay: no call may fail)"
+# rolled_out DEPLOYMENT: the controller saw the restart and only new, available pods are left
+# (one kubectl call, so the load loop below keeps its pace).
+rolled_out() {
+  kubectl get "deployment/$1" -o json | jq -e '.status.observedGeneration >= .metadata.generation
+    and .status.updatedReplicas == .spec.replicas and .status.availableReplicas == .spec.replicas
+    and .status.replicas == .spec.replicas' >/dev/null
+}
+kubectl rollout restart deployment/backend-deployment deployment/frontend-deployment
+calls=0 failed=0 settled_at=0 deadline=$(($(date +%s) + E2E_TIMEOUT))
+# The load goes on 8s past the rollout: the old pods are still draining (DRAIN_DELAY 5s) then.
+while [ "$settled_at" = 0 ] || [ "$(date +%s)" -lt $((settled_at + 8)) ]; do
+  if [ "$settled_at" = 0 ] && rolled_out backend-deployment && rolled_out frontend-deployment; then
+    settled_at=$(date +%s)
+  fi
+  [ "$(date +%s)" -lt "$deadline" ] || fail "rolling restart did not finish in ${E2E_TIMEOUT}s"
+  # One connection per curl, so the NodePort's choice of frontend pod changes during the rollout too.
+  if ! spread=$(curl -sS --connect-timeout 3 --max-time 10 "$URL/api/spread?n=10" 2>&1) ||
+    ! jq -e '.requested == 10' >/dev/null 2>&1 <<<"$spread"; then
+    fail "during the rolling restart, GET $URL/api/spread?n=10 failed after $calls calls: $spread"
+  fi
+  calls=$((calls + 10))
+  failed=$((failed + $(jq .failed <<<"$spread")))
+  [ "$failed" = 0 ] || fail "during the rolling restart, backend calls failed: $spread"
+done
+pass "rolling restart: $calls backend calls through the NodePort during and after it, none failed"
+
+# ---------------------------------------------------------------------------------------------
+say "Pod Security Standard 'restricted' (server-side dry run of the namespace label)"
+for ns in default "$REMOTE_NS"; do
+  out=$(kubectl label --dry-run=server --overwrite ns "$ns" pod-security.kubernetes.io/enforce=restricted 2>&1) ||
+    fail "kubectl label --dry-run=server ns $ns: $out"
+  echo "$out"
+  if grep -qi warning <<<"$out"; then
+    fail "pods in $ns violate the restricted Pod Security Standard"
+  fi
+  pass "every pod in $ns passes the restricted Pod Security Standard"
+done
+echo "INFO NetworkPolicies in default: $(kubectl get netpol -n default -o name | tr '\n' ' ')(enforced only by a CNI that supports them)"
+
+# ---------------------------------------------------------------------------------------------
+SKAFFOLD=${SKAFFOLD:-$(command -v skaffold || true)}
+if [ -z "$SKAFFOLD" ]; then
+  [ -z "${E2E_REQUIRE_SKAFFOLD:-}" ] || fail "skaffold is not on PATH (or SKAFFOLD) and E2E_REQUIRE_SKAFFOLD is set"
+  printf '\n!!!!!!!! SKIPPED: skaffold run / skaffold delete: no skaffold on PATH (set SKAFFOLD=...; E2E_REQUIRE_SKAFFOLD=1 makes this a failure) !!!!!!!!\n\n'
+else
+  say "skaffold run (replaces the k8s/ objects with skaffold's own build)"
+  "$SKAFFOLD" version
+  sk_version=$VERSION-skaffold
+  VERSION=$sk_version "$SKAFFOLD" run --kube-context "$CONTEXT" --status-check=true --tail=false ||
+    fail "skaffold run"
+  pass "skaffold run"
+  for i in $(seq 1 15); do
+    json=$(http_get "$URL/" -H 'Accept: application/json') || fail "GET $URL/ after skaffold run"
+    jq -e '.backend.version == $v' --arg v "$sk_version" >/dev/null <<<"$json" && break
+    sleep 2
+  done
+  echo "$json"
+  expect "after skaffold run the frontend answers from a backend built by skaffold ($sk_version)" "$json" \
+    '.backend.version == $v and .discovery.source == "dns"' --arg v "$sk_version"
+  say "skaffold delete"
+  "$SKAFFOLD" delete --kube-context "$CONTEXT" || fail "skaffold delete"
+  left=$(kubectl get deploy,svc,pdb,netpol -n default -o name | grep -E 'backend-deployment|backend-service|frontend-deployment|frontend-service|backend-pdb|svc2svc-default-deny|allow' || true)
+  [ -z "$left" ] && pass "skaffold delete removed the k8s/ objects" || fail "left after skaffold delete: $left"
+fi

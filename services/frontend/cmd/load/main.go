@@ -1,0 +1,41 @@
+// Command load drives the frontend at a constant rate for a duration, with vegeta's attack
+// library, and reports what a user of the frontend saw: the success ratio and every non-2xx
+// answer, latency percentiles, and how many requests each backend pod answered (it asks GET /
+// with Accept: application/json and counts the answers' backend.pod). It can write the results
+// as JSON and as an HTML plot of latency and errors over time, on which the moments of injected
+// events are marked: -event 20s='kubectl delete pod ...' runs the command at that offset, and
+// -mark and -marks-stdin mark moments chosen outside.
+//
+// Without -target it starts the local pair in-process (three backends, a loopback DNS server
+// and the frontend, as `make run` does) and drives that; `make load` does so. The e2e drives
+// the cluster's frontend with -target http://10.10.0.2:30080.
+//
+// It exits 1 when more requests failed than -max-errors (default 0), so one error fails the
+// e2e. With -bench-compare it instead compares, side by side at the same rate, the backend
+// alone, the frontend in front of it and a plain httputil.ReverseProxy in front of it (the
+// cost of one Go hop), and prints a table.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	err := run(ctx, os.Args[1:], os.Environ(), os.Stdin, os.Stdout, os.Stderr)
+	switch {
+	case errors.Is(err, errHelp):
+		return
+	case errors.Is(err, errUsage):
+		os.Exit(2)
+	case err != nil:
+		fmt.Fprintln(os.Stderr, "load:", err)
+		os.Exit(1)
+	}
+}

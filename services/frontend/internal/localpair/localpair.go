@@ -1,0 +1,216 @@
+// Package localpair runs the pair off-cluster, in one process: backend replicas, a DNS server
+// that plays the part of the cluster DNS, and the frontend, all on loopback. `make run`
+// (cmd/localpair) and the load harness without -target (cmd/load) both start it.
+//
+// The frontend takes the DNS path here, as it does in a pod: the loopback DNS server answers
+// the SRV query _http._tcp.backend-service with one target per replica (each on its own port,
+// like a headless Service lists its pods), so discovery finds all of them and the client
+// spreads calls over them. No query leaves the machine: the frontend's resolver talks only to
+// this server.
+package localpair
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/caarlos0/env/v11"
+
+	"github.com/svc2svc/svc2svc/pkg/localdns"
+	backend "github.com/svc2svc/svc2svc/services/backend/app"
+	frontend "github.com/svc2svc/svc2svc/services/frontend/app"
+)
+
+// startLimit only guards against a hang: a service that does not answer by then is a failure.
+const startLimit = 30 * time.Second
+
+// passThrough lists the only variables of the user's environment that reach the services: a
+// PORT or DISCOVERY_* set there must not rewire the local pair, but tracing and the log level
+// may be chosen.
+var passThrough = []string{"LOG_LEVEL", "OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_TRACES_SAMPLER", "OTEL_TRACES_SAMPLER_ARG"}
+
+// Inherit returns the variables of environ ("K=V", as os.Environ) that the services may take
+// from the user's shell, to pass as Config.Environ.
+func Inherit(environ []string) []string {
+	vars := env.ToMap(environ)
+	var out []string
+	for _, k := range passThrough {
+		if v, ok := vars[k]; ok {
+			out = append(out, k+"="+v)
+		}
+	}
+	return out
+}
+
+// Config says how to run the pair.
+type Config struct {
+	// Replicas is the number of backends, named backend-1 and on; 0 means 3.
+	Replicas int
+	// BackendBasePort is the port of backend-1, the others take the next ones; 0 gives each
+	// backend any free port.
+	BackendBasePort int
+	// FrontendPort is the frontend's port; 0 means any free port.
+	FrontendPort int
+	// Environ is added to every service's environment after the local run's own settings,
+	// so it can change them (LOG_LEVEL, CLIENT_MAX_CONN_AGE, ...).
+	Environ []string
+	// Stdout receives every service's log lines, from several goroutines at once (as
+	// os.Stdout allows); nil discards them.
+	Stdout io.Writer
+}
+
+// Pair is a running local pair.
+type Pair struct {
+	// FrontendURL is "http://" + the frontend's address.
+	FrontendURL string
+	// BackendAddrs are the backends' host:port, backend-1 first.
+	BackendAddrs []string
+	// DNSAddr is the loopback DNS server's address.
+	DNSAddr string
+
+	dns    *localdns.Server
+	cancel context.CancelCauseFunc
+	ctx    context.Context
+	wg     sync.WaitGroup
+}
+
+// Start runs the pair until ctx is done and returns once every service answers /healthz.
+// If a service fails to start, Start stops the others and returns the failure. Call Wait
+// after ctx is done to let the services shut down.
+func Start(ctx context.Context, cfg Config) (*Pair, error) {
+	if cfg.Replicas <= 0 {
+		cfg.Replicas = 3
+	}
+	if cfg.Stdout == nil {
+		cfg.Stdout = io.Discard
+	}
+	dns, err := localdns.Start("127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("start loopback dns: %w", err)
+	}
+	p := &Pair{dns: dns, DNSAddr: dns.Addr()}
+	p.ctx, p.cancel = context.WithCancelCause(ctx)
+	if err := p.start(cfg); err != nil {
+		p.cancel(err)
+		_ = p.Wait()
+		return nil, err
+	}
+	return p, nil
+}
+
+func (p *Pair) start(cfg Config) error {
+	hostname, _ := os.Hostname()
+	// The local run stops at once: there is no load balancer to drain.
+	common := append([]string{"LISTEN_HOST=127.0.0.1", "DRAIN_DELAY=0s", "POD_NAMESPACE=local", "NODE_NAME=" + hostname}, cfg.Environ...)
+
+	var targets []localdns.SRV
+	for i := range cfg.Replicas {
+		name := fmt.Sprintf("backend-%d", i+1)
+		port := cfg.BackendBasePort + i
+		if cfg.BackendBasePort == 0 {
+			var err error
+			if port, err = freePort(); err != nil {
+				return err
+			}
+		}
+		p.run(name, backend.Run, append([]string{
+			"PORT=" + strconv.Itoa(port), "POD_NAME=" + name, "POD_IP=127.0.0.1",
+		}, common...), cfg.Stdout)
+		p.BackendAddrs = append(p.BackendAddrs, net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+		host := name + ".svc2svc.local"
+		p.dns.SetA(host, "127.0.0.1")
+		targets = append(targets, localdns.SRV{Target: host, Port: uint16(port)})
+	}
+	p.dns.SetSRV("_http._tcp.backend-service", targets...)
+
+	port := cfg.FrontendPort
+	if port == 0 {
+		var err error
+		if port, err = freePort(); err != nil {
+			return err
+		}
+	}
+	p.run("frontend", frontend.Run, append([]string{
+		"PORT=" + strconv.Itoa(port), "POD_NAME=frontend-1", "POD_IP=127.0.0.1",
+		"DISCOVERY_DNS_SERVER=" + p.dns.Addr(), "DISCOVERY_PORT_NAME=http",
+	}, common...), cfg.Stdout)
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	p.FrontendURL = "http://" + addr
+	return waitHealthy(p.ctx, append([]string{addr}, p.BackendAddrs...))
+}
+
+// freePort returns a loopback port that was free a moment ago. The services are started with
+// an explicit port rather than PORT=0 because the only place they report the port they got is
+// an info log line, which LOG_LEVEL=warn hides; the window in which another process could take
+// the port is tiny, and Start then fails with the listen error.
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("find a free port: %w", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// run starts one service in the background; a failure stops the pair and names the service.
+func (p *Pair) run(name string, runFn func(context.Context, []string, []string, io.Writer) error, environ []string, stdout io.Writer) {
+	p.wg.Go(func() {
+		if err := runFn(p.ctx, nil, environ, stdout); err != nil {
+			p.cancel(fmt.Errorf("%s: %w", name, err))
+		}
+	})
+}
+
+// Wait waits until every service has stopped, after the context given to Start is done or a
+// service failed, and returns the first failure (nil after a plain cancellation).
+func (p *Pair) Wait() error {
+	<-p.ctx.Done()
+	p.wg.Wait()
+	p.dns.Close()
+	if cause := context.Cause(p.ctx); cause != nil && !errors.Is(cause, context.Canceled) {
+		return cause
+	}
+	return nil
+}
+
+// Done is closed when the pair starts stopping: its context ended or a service failed.
+func (p *Pair) Done() <-chan struct{} { return p.ctx.Done() }
+
+// waitHealthy polls each /healthz, so that Start returns only once everything answers.
+func waitHealthy(ctx context.Context, addrs []string) error {
+	ctx, cancel := context.WithTimeout(ctx, startLimit)
+	defer cancel()
+	client := &http.Client{Timeout: time.Second, Transport: &http.Transport{Proxy: nil}}
+	defer client.CloseIdleConnections()
+	for _, addr := range addrs {
+		for {
+			req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/healthz", nil)
+			if err != nil {
+				return err
+			}
+			res, err := client.Do(req)
+			if err == nil {
+				res.Body.Close()
+				if res.StatusCode == http.StatusOK {
+					break
+				}
+			}
+			select {
+			case <-ctx.Done():
+				if cause := context.Cause(ctx); !errors.Is(cause, context.DeadlineExceeded) {
+					return cause // a service failed (it is named) or the caller gave up
+				}
+				return fmt.Errorf("%s did not answer /healthz within %v", addr, startLimit)
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+	}
+	return nil
+}
