@@ -213,15 +213,17 @@ note ""
 note "spread of $SPREAD_REQUESTS GET / at $RATE/s over the 3 backend pods (target: busiest <= $SPREAD_MAX x quietest)"
 note "| path | busiest pod | quietest pod | busiest/quietest | meets $SPREAD_MAX |"
 note "| --- | --- | --- | --- | --- |"
-for row in "a:(a) before: ClusterIP, CLIENT_MAX_CONN_AGE=0:$hi_a:$lo_a:$ratio_a" \
-  "b:(b) after: ClusterIP, CLIENT_MAX_CONN_AGE=30s:$hi_b:$lo_b:$ratio_b" \
-  "c:(c) after: headless, client-side balancing:$hi_c:$lo_c:$ratio_c"; do
-  IFS=: read -r _ label hi lo ratio <<<"$row"
-  meets=no
-  [ "$ratio" != inf ] && awk -v r="$ratio" -v m="$SPREAD_MAX" 'BEGIN { exit !(r <= m) }' && meets=yes
-  note "| $label | $hi | $lo | $ratio | $meets |"
-done
-[ "$ratio_c" != inf ] && awk -v r="$ratio_c" -v m="$SPREAD_MAX" 'BEGIN { exit !(r <= m) }' &&
+# meets RATIO: the ratio is within SPREAD_MAX.
+meets() { [ "$1" != inf ] && awk -v r="$1" -v m="$SPREAD_MAX" 'BEGIN { exit !(r <= m) }'; }
+spread_row() { # spread_row LABEL BUSIEST QUIETEST RATIO
+  local ok=no
+  meets "$4" && ok=yes
+  note "| $1 | $2 | $3 | $4 | $ok |"
+}
+spread_row "(a) before: ClusterIP, CLIENT_MAX_CONN_AGE=0" "$hi_a" "$lo_a" "$ratio_a"
+spread_row "(b) after: ClusterIP, CLIENT_MAX_CONN_AGE=30s (default)" "$hi_b" "$lo_b" "$ratio_b"
+spread_row "(c) after: headless Service, client-side balancing" "$hi_c" "$lo_c" "$ratio_c"
+meets "$ratio_c" &&
   pass "headless frontend: busiest/quietest backend pod = $ratio_c <= $SPREAD_MAX ($(by_pod spread-c-headless))" ||
   fail "headless frontend: busiest/quietest backend pod = $ratio_c > $SPREAD_MAX ($(by_pod spread-c-headless))"
 

@@ -50,11 +50,11 @@ func (q *quietly) Write(p []byte) (int, error) {
 func hops(b *testing.B) (names, urls []string) {
 	b.Helper()
 	be := servicetest.Start(b, func(ctx context.Context, stdout io.Writer) error {
-		return backend.Run(ctx, nil, []string{"PORT=0", "DRAIN_DELAY=0s", "POD_NAME=backend-bench"}, &quietly{w: stdout})
+		return backend.Run(ctx, nil, []string{"LISTEN_HOST=127.0.0.1", "PORT=0", "DRAIN_DELAY=0s", "POD_NAME=backend-bench"}, &quietly{w: stdout})
 	})
 	_, port, _ := net.SplitHostPort(be.Addr)
 	fe := servicetest.Start(b, func(ctx context.Context, stdout io.Writer) error {
-		return app.Run(ctx, nil, []string{"PORT=0", "DRAIN_DELAY=0s", "POD_NAME=frontend-bench",
+		return app.Run(ctx, nil, []string{"LISTEN_HOST=127.0.0.1", "PORT=0", "DRAIN_DELAY=0s", "POD_NAME=frontend-bench",
 			"DISCOVERY_SKIP_DNS=true", "BACKEND_SERVICE_SERVICE_HOST=127.0.0.1", "BACKEND_SERVICE_SERVICE_PORT=" + port,
 		}, &quietly{w: stdout})
 	})

@@ -30,7 +30,7 @@ type attackSpec struct {
 	workers     uint64
 	maxWorkers  uint64
 	maxRequests uint64
-	countPods   bool             // decode backend.pod from each 2xx answer
+	countPods   bool            // decode backend.pod from each 2xx answer
 	onStart     func(time.Time) // called as the first request is about to go
 }
 
@@ -39,8 +39,9 @@ type Report struct {
 	Title       string         `json:"title"`
 	Target      string         `json:"target"`
 	URL         string         `json:"url"`
-	Rate        int            `json:"rate"` // 0: as fast as possible
-	Duration    string         `json:"duration"`
+	Rate        int            `json:"rate"`       // 0: as fast as possible
+	Duration    string         `json:"duration"`   // as -duration was given, e.g. "30s" or "1m30s"
+	DurationS   float64        `json:"duration_s"` // the same in seconds
 	Started     time.Time      `json:"started"`
 	Requests    int            `json:"requests"`
 	Succeeded   int            `json:"succeeded"` // 2xx
@@ -169,6 +170,7 @@ func newCollector(spec attackSpec, start time.Time) *collector {
 		URL:         spec.url,
 		Rate:        spec.rate,
 		Duration:    spec.duration.String(),
+		DurationS:   spec.duration.Seconds(),
 		Started:     start.UTC(),
 		StatusCodes: map[string]int{},
 		ByPod:       map[string]int{},
