@@ -17,6 +17,7 @@
 #                 skipped loudly, unless E2E_REQUIRE_SKAFFOLD=1 makes that a failure.
 #   E2E_TIMEOUT   seconds to wait for each rollout or Job (default 180)
 #   E2E_KEEP=1    leave everything deployed at the end (debugging); the next run replaces it
+#   E2E_ARTIFACTS directory for the load runs' JSON and HTML plots (default: a new temporary directory)
 # SC2016: the single-quoted $names are jq variables. SC2015: "test && pass || fail" is safe, pass never fails.
 # shellcheck disable=SC2016,SC2015
 set -Eeuo pipefail
@@ -345,6 +346,12 @@ echo "$spread"
 expect "headless spread: 60 of 60 calls succeeded" "$spread" '.requested == 60 and .succeeded == 60 and .failed == 0'
 expect "headless spread: all 3 backend pods answered" "$spread" \
   '(.by_pod | keys | length) == 3 and ([.by_pod | keys[] | IN($pods[])] | all)' --argjson pods "$BACKEND_PODS"
+
+# ---------------------------------------------------------------------------------------------
+say "under load: spread, a new pod, failover, rollouts, scale to 0 (scripts/e2e-load.sh)"
+NODE_IP=$NODE_IP E2E_TIMEOUT=$E2E_TIMEOUT bash scripts/e2e-load.sh &&
+  pass "under load (scripts/e2e-load.sh): spread, new pod, failover and rollouts without a failed request" ||
+  fail "under load (scripts/e2e-load.sh): see its FAIL line above"
 
 # ---------------------------------------------------------------------------------------------
 say "rolling restart of backend and frontend under load (readyz 503 + drain delay: no call may fail)"
