@@ -24,6 +24,7 @@ import (
 
 	"github.com/svc2svc/svc2svc/pkg/discovery"
 	"github.com/svc2svc/svc2svc/pkg/httpclient"
+	"github.com/svc2svc/svc2svc/pkg/servicetest"
 )
 
 // hangGuard bounds how long a call that should end by its deadline may take before the test
@@ -777,26 +778,7 @@ func TestNoGoroutineLeaks(t *testing.T) {
 			})
 		}
 	})
-	waitForGoroutines(t, base)
-}
-
-// waitForGoroutines fails the test if the goroutine count does not come back to base:
-// connections and servers close asynchronously, so it polls rather than checking once.
-func waitForGoroutines(t *testing.T, base int) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		n := runtime.NumGoroutine()
-		if n <= base {
-			return
-		}
-		if time.Now().After(deadline) {
-			buf := make([]byte, 1<<20)
-			buf = buf[:runtime.Stack(buf, true)]
-			t.Fatalf("NumGoroutine() = %d, want at most %d (the count before the test)\n%s", n, base, buf)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	servicetest.WaitGoroutines(t, base)
 }
 
 func BenchmarkGet(b *testing.B) {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/svc2svc/svc2svc/pkg/httpserver"
+	"github.com/svc2svc/svc2svc/pkg/servicetest"
 )
 
 // TestNoGoroutineLeaks runs the hostile clients of the other tests against servers that are
@@ -65,24 +66,5 @@ func TestNoGoroutineLeaks(t *testing.T) {
 			})
 		}
 	})
-	waitForGoroutines(t, base)
-}
-
-// waitForGoroutines fails the test if the goroutine count does not come back to base:
-// connections and servers close asynchronously, so it polls rather than checking once.
-func waitForGoroutines(t *testing.T, base int) {
-	t.Helper()
-	deadline := time.Now().Add(waitLimit)
-	for {
-		n := runtime.NumGoroutine()
-		if n <= base {
-			return
-		}
-		if time.Now().After(deadline) {
-			buf := make([]byte, 1<<20)
-			buf = buf[:runtime.Stack(buf, true)]
-			t.Fatalf("NumGoroutine() = %d, want at most %d (the count before the test)\n%s", n, base, buf)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	servicetest.WaitGoroutines(t, base)
 }

@@ -4,7 +4,8 @@ import (
 	"net/http"
 	"runtime"
 	"testing"
-	"time"
+
+	"github.com/svc2svc/svc2svc/pkg/servicetest"
 )
 
 // TestNoGoroutineLeaks runs frontends against a healthy, a refusing and a silent backend,
@@ -48,12 +49,5 @@ func TestNoGoroutineLeaks(t *testing.T) {
 	})
 	// The test's own client keeps idle connections to the stopped frontends.
 	http.DefaultClient.CloseIdleConnections()
-	deadline := time.Now().Add(10 * time.Second)
-	for n := runtime.NumGoroutine(); n > base; n = runtime.NumGoroutine() {
-		if time.Now().After(deadline) {
-			buf := make([]byte, 1<<20)
-			t.Fatalf("NumGoroutine() = %d, want at most %d (the count before the test)\n%s", n, base, buf[:runtime.Stack(buf, true)])
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	servicetest.WaitGoroutines(t, base)
 }
