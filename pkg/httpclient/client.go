@@ -15,7 +15,6 @@ import (
 	"slices"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/sethvargo/go-retry"
@@ -47,6 +46,7 @@ const (
 	defaultMaxAttempts    = 3
 	defaultBackoffBase    = 25 * time.Millisecond
 	defaultBackoffMax     = 250 * time.Millisecond
+	defaultConnectTimeout = 200 * time.Millisecond
 )
 
 // Resolver finds the backend's addresses. *discovery.Resolver satisfies it; the interface
@@ -57,7 +57,8 @@ type Resolver interface {
 	Resolve(ctx context.Context) (discovery.Endpoint, error)
 	// Invalidate drops the cached endpoint. The client calls it after a connection
 	// failure, because a refused or reset connection usually means the address is stale;
-	// a refused address is skipped instead while the endpoint has others (see refusals).
+	// an address that failed a connect is skipped instead while the endpoint has others
+	// (see unreachable).
 	// Resolve should return the same Addrs slice until it looks up again: the client
 	// recognises a resolution by it.
 	Invalidate()
@@ -72,6 +73,14 @@ type Config struct {
 	// AttemptTimeout bounds one attempt (resolve, connect, request, body), so a hung
 	// backend costs one attempt rather than the whole call.
 	AttemptTimeout time.Duration `env:"ATTEMPT_TIMEOUT" envDefault:"1s"`
+	// ConnectTimeout bounds the TCP connect of an attempt, well below AttemptTimeout: inside
+	// a cluster a connect takes a millisecond or two, so one that has not completed in
+	// 200ms is going nowhere. Such a SYN is typically unanswered because the pod behind
+	// the address is gone (its IP still listed by DNS) or because kube-proxy rejects it
+	// for a Service with no endpoints and the node rate-limits its ICMP replies. Giving up
+	// early leaves time to try another address, or to answer 503 quickly, instead of
+	// spending the whole attempt. It applies to the default transport only.
+	ConnectTimeout time.Duration `env:"CONNECT_TIMEOUT" envDefault:"200ms"`
 	// MaxAttempts counts the first attempt too; 1 disables retries.
 	MaxAttempts int `env:"MAX_ATTEMPTS" envDefault:"3" min:"1" max:"10"`
 	// BackoffBase is the wait before the first retry; it doubles for each further one.
@@ -103,6 +112,9 @@ func (c Config) withDefaults() Config {
 	if c.BackoffMax <= 0 {
 		c.BackoffMax = defaultBackoffMax
 	}
+	if c.ConnectTimeout <= 0 {
+		c.ConnectTimeout = defaultConnectTimeout
+	}
 	return c
 }
 
@@ -112,8 +124,9 @@ type Deps struct {
 	// Resolver finds the backend. It is required.
 	Resolver Resolver
 	// Transport sends the requests. Nil means a clone of http.DefaultTransport tuned for
-	// service-to-service calls: no proxy, 64 idle connections per backend address, and
-	// connections dated so that Config.MaxConnAge applies (it does not to others).
+	// service-to-service calls: no proxy, 64 idle connections per backend address,
+	// Config.ConnectTimeout on every connect, and connections dated so that
+	// Config.MaxConnAge applies (neither applies to another transport).
 	Transport http.RoundTripper
 	// TracerProvider makes the attempt spans. Nil means no spans are recorded, though
 	// the caller's trace context is still propagated.
@@ -137,9 +150,9 @@ type Client struct {
 	// next is where the next call starts in the address list; each call takes one
 	// position, and its retries walk on from there.
 	next atomic.Uint64
-	// refused is what the addresses of the latest resolution that saw a refused connection
-	// are skipped by; see refusals.
-	refused atomic.Pointer[refusals]
+	// unreachable lists the addresses of the latest resolution that failed to connect, so
+	// they are skipped; see unreachable.
+	unreachable atomic.Pointer[unreachable]
 }
 
 // New returns a Client. It panics if deps.Resolver is nil: a client with no way to find its
@@ -148,9 +161,10 @@ func New(cfg Config, deps Deps) *Client {
 	if deps.Resolver == nil {
 		panic("httpclient: New needs a Resolver")
 	}
+	cfg = cfg.withDefaults()
 	base := deps.Transport
 	if base == nil {
-		base = defaultTransport()
+		base = defaultTransport(cfg.ConnectTimeout)
 	}
 	tp := deps.TracerProvider
 	if tp == nil {
@@ -168,7 +182,7 @@ func New(cfg Config, deps Deps) *Client {
 		otelhttp.WithSpanNameFormatter(spanName),
 	)
 	return &Client{
-		cfg:      cfg.withDefaults(),
+		cfg:      cfg,
 		resolver: deps.Resolver,
 		obs:      deps.Observer,
 		base:     base,
@@ -219,11 +233,12 @@ func (c *Client) Get(ctx context.Context, path string) (*Result, error) {
 }
 
 // Do calls method path on the backend with body and header (either may be nil). Only
-// idempotent methods are retried, because a request that failed on the way back may already
-// have taken effect. Statuses other than 502, 503 and 504 come back as a Result with a nil
-// error. Every error is an *Error; errors.Is matches it with ErrNoEndpoint, ErrTimeout or
-// ErrBadGateway, except when the caller cancelled ctx (it matches context.Canceled) or path
-// does not start with "/".
+// idempotent methods are retried after a request was sent, because a request that failed on
+// the way back may already have taken effect; a failed connect is retried for every method,
+// since nothing reached the backend. Statuses other than 502, 503 and 504 come back as a
+// Result with a nil error. Every error is an *Error; errors.Is matches it with ErrNoEndpoint,
+// ErrUnavailable, ErrTimeout or ErrBadGateway, except when the caller cancelled ctx (it
+// matches context.Canceled) or path does not start with "/".
 func (c *Client) Do(ctx context.Context, method, path string, body []byte, header http.Header) (res *Result, err error) {
 	if method == "" {
 		method = http.MethodGet
@@ -246,7 +261,7 @@ func (c *Client) Do(ctx context.Context, method, path string, body []byte, heade
 			c.obs.ObserveAttempt(st.endpoint.Source, attemptResult(st, r, err))
 		}
 		if err != nil {
-			if retryable && st.retryable && callCtx.Err() == nil {
+			if (retryable || st.unsent) && st.retryable && callCtx.Err() == nil {
 				return retry.RetryableError(err)
 			}
 			return err
@@ -263,6 +278,9 @@ func (c *Client) Do(ctx context.Context, method, path string, body []byte, heade
 		return nil, st.newError(nil, ctx.Err())
 	case callCtx.Err() != nil:
 		return nil, st.newError(ErrTimeout, context.DeadlineExceeded)
+	case st.attempts > 0 && !st.connected && st.kind != ErrNoEndpoint:
+		// No attempt got as far as a connection: nothing accepts them at any address.
+		return nil, st.newError(ErrUnavailable, st.cause)
 	default:
 		return nil, st.newError(st.kind, st.cause)
 	}
@@ -299,16 +317,21 @@ type call struct {
 	endpoint discovery.Endpoint
 	addrs    []string // distinct, in the order first tried
 
+	// connected is set once an attempt gets a connection (or fails after one): from then on
+	// the call's failure is the backend's answer, not "unavailable".
+	connected bool
+
 	// The last attempt's failure.
 	status    int
 	kind      error // sentinel
 	cause     error
 	retryable bool
+	unsent    bool // the request never left: its connect failed
 }
 
 // fail records an attempt's failure and returns cause, for retry.Do.
 func (st *call) fail(kind, cause error, retryable bool) error {
-	st.kind, st.cause, st.retryable = kind, cause, retryable
+	st.kind, st.cause, st.retryable, st.unsent = kind, cause, retryable, false
 	return cause
 }
 
@@ -362,6 +385,7 @@ func (c *Client) attempt(callCtx context.Context, st *call) (*Result, error) {
 		return nil, c.transportFailure(ctx, st, addr, unwrapURL(err))
 	}
 	defer resp.Body.Close()
+	st.connected = true
 
 	if retryableStatus(resp.StatusCode) {
 		// Reading a little lets a short error page keep its connection alive.
@@ -382,17 +406,31 @@ func (c *Client) attempt(callCtx context.Context, st *call) (*Result, error) {
 
 // transportFailure classifies an error that left no usable response.
 func (c *Client) transportFailure(ctx context.Context, st *call, addr string, err error) error {
+	dialed := !dialFailure(err)
+	if dialed {
+		st.connected = true
+	}
 	switch {
 	case ctx.Err() != nil:
-		// Retryable only while the whole call has time; Do checks that.
+		// Retryable only while the whole call has time; Do checks that. A connect cut
+		// short by the attempt's deadline stays unconnected: the address may be gone.
 		return st.fail(ErrTimeout, fmt.Errorf("attempt timeout %v: %w", c.cfg.AttemptTimeout, err), true)
-	case errors.Is(err, syscall.ECONNREFUSED) && c.refuse(st.endpoint, addr):
-		// Nothing listens there (a pod that died or is restarting) but other addresses
-		// are left: skip it until the next resolution rather than look up again now,
-		// which would most likely list it again and cost every call a refused dial.
-		return st.fail(ErrBadGateway, err, true)
-	case connectionError(err):
+	case !dialed && c.markUnreachable(st.endpoint, addr):
+		// Nothing listens there or nothing answers (a pod that died, is restarting or
+		// is gone while DNS still lists it) but other addresses are left: skip it until
+		// the next resolution rather than look up again now, which would most likely
+		// list it again and cost every call a failed connect.
+		st.fail(ErrBadGateway, err, true)
+		st.unsent = true
+		return err
+	case !dialed:
 		// The address may belong to a pod that is gone: look again before the next attempt.
+		c.resolver.Invalidate()
+		st.fail(ErrBadGateway, err, true)
+		st.unsent = true
+		return err
+	case connectionError(err):
+		// The connection broke after the request may have been sent.
 		c.resolver.Invalidate()
 		return st.fail(ErrBadGateway, err, true)
 	default:

@@ -275,7 +275,8 @@ func TestDoConnectionFailures(t *testing.T) {
 		{"hung up on a PUT, retried to the next address", http.MethodPut, hangupAddr, false, 2, 1, nil},
 		// The first refusal leaves another address; from the second on none is left.
 		{"refused by every address", http.MethodGet, closedAddr, true, 3, 2, syscall.ECONNREFUSED},
-		{"refused POST is not retried", http.MethodPost, closedAddr, false, 1, 0, syscall.ECONNREFUSED},
+		// Nothing was sent, so even a POST is retried.
+		{"refused POST, retried to the next address", http.MethodPost, closedAddr, false, 2, 0, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -311,11 +312,11 @@ func TestDoConnectionFailures(t *testing.T) {
 				return
 			}
 			var e *httpclient.Error
-			if !errors.Is(err, httpclient.ErrBadGateway) || !errors.Is(err, tt.wantCause) || !errors.As(err, &e) {
-				t.Fatalf("Do(%s) error = %v, want an *Error matching %v and %v", tt.method, err, httpclient.ErrBadGateway, tt.wantCause)
+			if !errors.Is(err, httpclient.ErrUnavailable) || !errors.Is(err, tt.wantCause) || !errors.As(err, &e) {
+				t.Fatalf("Do(%s) error = %v, want an *Error matching %v and %v", tt.method, err, httpclient.ErrUnavailable, tt.wantCause)
 			}
 			wantAddrs := addrs[:min(len(addrs), tt.wantAttempts)]
-			want := fmt.Sprintf("call %s /: %d attempt%s via dns %v: connection refused",
+			want := fmt.Sprintf("call %s /: %d attempt%s via dns %v: unavailable: connection refused",
 				tt.method, tt.wantAttempts, map[bool]string{true: "", false: "s"}[tt.wantAttempts == 1], wantAddrs)
 			if err.Error() != want {
 				t.Errorf("Do(%s) error = %q, want %q", tt.method, err, want)

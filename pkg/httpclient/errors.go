@@ -17,12 +17,15 @@ import (
 var (
 	// ErrNoEndpoint means the backend could not be resolved: nothing was sent.
 	ErrNoEndpoint = errors.New("no endpoint")
+	// ErrUnavailable means no attempt could connect: every address tried refused the
+	// connection or left it unanswered for Config.ConnectTimeout. Nothing was sent. It is
+	// what a Service with no ready pods looks like from the caller, so it maps to 503.
+	ErrUnavailable = errors.New("unavailable")
 	// ErrTimeout means the call's deadline (Config.Timeout or the caller's) passed, or
 	// the last attempt hit Config.AttemptTimeout.
 	ErrTimeout = errors.New("timeout")
-	// ErrBadGateway means the backend could not be reached or gave no usable answer:
-	// connection failures or 502/503/504 after the last attempt, or a response that
-	// could not be read.
+	// ErrBadGateway means the backend gave no usable answer: a connection that broke,
+	// 502/503/504 after the last attempt, or a response that could not be read.
 	ErrBadGateway = errors.New("bad gateway")
 )
 
@@ -107,6 +110,13 @@ func unwrapURL(err error) error {
 		return ue.Err
 	}
 	return err
+}
+
+// dialFailure reports whether err is a failed connect (refused, timed out, unreachable): the
+// request never left, so retrying it cannot repeat its effect, even for a POST.
+func dialFailure(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "dial"
 }
 
 // connectionError reports failures to reach the backend or to keep the connection: the ones

@@ -17,11 +17,11 @@ import (
 // never was. result is a short, fixed word, so that it can be a metric label:
 //
 //   - calls: "ok" (a 2xx Result), "1xx", "3xx", "4xx" or "5xx" (a Result with another
-//     status), "timeout", "bad_gateway" and "no_endpoint" (the errors matching ErrTimeout,
-//     ErrBadGateway and ErrNoEndpoint), "canceled" (the caller gave up) or "error" (a
+//     status), "timeout", "bad_gateway", "unavailable" and "no_endpoint" (the errors
+//     matching ErrTimeout, ErrBadGateway, ErrUnavailable and ErrNoEndpoint), "canceled" (the caller gave up) or "error" (a
 //     malformed request);
 //   - attempts, one per request sent: "ok" or a status class as above (a retried 503 is
-//     "5xx"), "timeout", "connection_error" (refused, reset, closed) or "error" (an
+//     "5xx"), "timeout", "connection_error" (refused, unanswered connect, reset, closed) or "error" (an
 //     unreadable or oversized answer).
 type Observer interface {
 	// ObserveCall reports a call (Do or Get) that ended with result after d, retries and
@@ -43,6 +43,8 @@ func callResult(res *Result, err error) string {
 		return statusResult(res.Status)
 	case errors.Is(err, ErrNoEndpoint):
 		return "no_endpoint"
+	case errors.Is(err, ErrUnavailable):
+		return "unavailable"
 	case errors.Is(err, ErrTimeout):
 		return "timeout"
 	case errors.Is(err, ErrBadGateway):

@@ -79,7 +79,7 @@ func TestObserver(t *testing.T) {
 		{
 			name:         "connection refused",
 			resolver:     func(t *testing.T) httpclient.Resolver { return fixed(closedAddr(t)) },
-			wantCall:     "dns bad_gateway",
+			wantCall:     "dns unavailable",
 			wantAttempts: []string{"dns connection_error", "dns connection_error", "dns connection_error"},
 		},
 		{

@@ -16,9 +16,10 @@ import (
 // defaultTransport returns the transport New uses when Deps.Transport is nil: a clone of
 // http.DefaultTransport that never uses a proxy (service-to-service calls must not leave
 // through HTTP_PROXY, which is meant for the outside world) and keeps enough idle
-// connections per backend pod for a busy frontend. Each call returns a new transport, so
-// clients do not share a pool.
-func defaultTransport() *http.Transport {
+// connections per backend pod for a busy frontend. Its connects give up after connectTimeout
+// (see Config.ConnectTimeout). Each call returns a new transport, so clients do not share a
+// pool.
+func defaultTransport(connectTimeout time.Duration) *http.Transport {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.Proxy = nil
 	// The default of 2 idle connections per host would make a busy caller open and close
@@ -27,7 +28,8 @@ func defaultTransport() *http.Transport {
 	t.MaxIdleConns = 256
 	t.IdleConnTimeout = 90 * time.Second
 	// Dated connections let Config.MaxConnAge retire old ones (see ageLimit).
-	t.DialContext = dateConns(t.DialContext)
+	d := &net.Dialer{Timeout: connectTimeout, KeepAlive: 30 * time.Second}
+	t.DialContext = dateConns(d.DialContext)
 	return t
 }
 

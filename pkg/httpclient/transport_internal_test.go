@@ -8,7 +8,7 @@ import (
 
 func TestDefaultTransport(t *testing.T) {
 	t.Parallel()
-	tr := defaultTransport()
+	tr := defaultTransport(200 * time.Millisecond)
 	if tr.Proxy != nil {
 		t.Error("defaultTransport().Proxy != nil, want nil: service calls must not use HTTP_PROXY")
 	}
@@ -27,9 +27,9 @@ func TestConfigWithDefaults(t *testing.T) {
 		in   Config
 		want Config
 	}{
-		{"zero takes the defaults", Config{}, Config{Timeout: 3 * time.Second, AttemptTimeout: time.Second, MaxAttempts: 3, BackoffBase: 25 * time.Millisecond, BackoffMax: 250 * time.Millisecond}},
-		{"set fields are kept", Config{Timeout: time.Second, AttemptTimeout: 2 * time.Second, MaxAttempts: 1, BackoffBase: time.Millisecond, BackoffMax: time.Millisecond},
-			Config{Timeout: time.Second, AttemptTimeout: 2 * time.Second, MaxAttempts: 1, BackoffBase: time.Millisecond, BackoffMax: time.Millisecond}},
+		{"zero takes the defaults", Config{}, Config{Timeout: 3 * time.Second, AttemptTimeout: time.Second, MaxAttempts: 3, BackoffBase: 25 * time.Millisecond, BackoffMax: 250 * time.Millisecond, ConnectTimeout: 200 * time.Millisecond}},
+		{"set fields are kept", Config{Timeout: time.Second, AttemptTimeout: 2 * time.Second, MaxAttempts: 1, BackoffBase: time.Millisecond, BackoffMax: time.Millisecond, ConnectTimeout: time.Millisecond},
+			Config{Timeout: time.Second, AttemptTimeout: 2 * time.Second, MaxAttempts: 1, BackoffBase: time.Millisecond, BackoffMax: time.Millisecond, ConnectTimeout: time.Millisecond}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"syscall"
 
 	"github.com/svc2svc/svc2svc/pkg/httpclient"
 )
@@ -42,12 +41,14 @@ func failure(err error, view callView) failureView {
 	switch {
 	case errors.Is(err, httpclient.ErrNoEndpoint):
 		f.Status, f.Error = http.StatusServiceUnavailable, "backend not found: neither DNS nor the Kubernetes environment variables name it"
+	case errors.Is(err, httpclient.ErrUnavailable):
+		// Nothing accepts connections: a Service with no ready endpoints (kube-proxy rejects
+		// them, or drops them when the node rate-limits its rejections) or every pod gone.
+		// That is "unavailable", not a bad answer. It comes before the timeout case because
+		// its cause may be a connect's own timeout.
+		f.Status, f.Error = http.StatusServiceUnavailable, "backend unavailable: no backend accepted the connection"
 	case errors.Is(err, httpclient.ErrTimeout), errors.Is(err, context.DeadlineExceeded):
 		f.Status, f.Error = http.StatusGatewayTimeout, "backend did not answer within the deadline"
-	case errors.Is(err, httpclient.ErrBadGateway) && errors.Is(err, syscall.ECONNREFUSED):
-		// Nothing accepts connections: a Service with no ready endpoints (kube-proxy rejects
-		// them) or every pod gone. That is "unavailable", not a bad answer.
-		f.Status, f.Error = http.StatusServiceUnavailable, "backend unavailable: no backend accepted the connection"
 	case errors.Is(err, httpclient.ErrBadGateway):
 		f.Status, f.Error = http.StatusBadGateway, "backend unreachable or failing"
 		if ce != nil && ce.Status == http.StatusServiceUnavailable {

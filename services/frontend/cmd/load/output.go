@@ -170,10 +170,15 @@ function markLines() {
     ctx.save();
     ctx.strokeStyle = "#c00"; ctx.fillStyle = "#c00"; ctx.lineWidth = dpr;
     ctx.setLineDash([5 * dpr, 4 * dpr]); ctx.font = (11 * dpr) + "px system-ui, sans-serif";
+    // uPlot leaves the axes' alignment on the context; labels start at their line, or end
+    // there when they would run past the plot's right edge.
+    ctx.textBaseline = "alphabetic";
     marks.forEach((m, i) => {
       const x = u.valToPos(m.at_ms / 1000, "x", true);
       ctx.beginPath(); ctx.moveTo(x, u.bbox.top); ctx.lineTo(x, u.bbox.top + u.bbox.height); ctx.stroke();
-      ctx.fillText(m.label, x + 4 * dpr, u.bbox.top + (12 + 12 * (i % 4)) * dpr);
+      const fits = x + 4 * dpr + ctx.measureText(m.label).width <= u.bbox.left + u.bbox.width;
+      ctx.textAlign = fits ? "left" : "right";
+      ctx.fillText(m.label, fits ? x + 4 * dpr : x - 4 * dpr, u.bbox.top + (12 + 12 * (i % 4)) * dpr);
     });
     ctx.restore();
   }]}};
