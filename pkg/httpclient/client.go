@@ -153,6 +153,7 @@ type Client struct {
 	// unreachable lists the addresses of the latest resolution that failed to connect, so
 	// they are skipped; see unreachable.
 	unreachable atomic.Pointer[unreachable]
+	skipFor     time.Duration // how long the unreachable addresses are skipped at most
 }
 
 // New returns a Client. It panics if deps.Resolver is nil: a client with no way to find its
@@ -183,6 +184,7 @@ func New(cfg Config, deps Deps) *Client {
 	)
 	return &Client{
 		cfg:      cfg,
+		skipFor:  defaultSkipFor,
 		resolver: deps.Resolver,
 		obs:      deps.Observer,
 		base:     base,

@@ -1,9 +1,12 @@
 package httpclient
 
 import (
+	"context"
 	"net/http"
 	"testing"
 	"time"
+
+	"github.com/svc2svc/svc2svc/pkg/discovery"
 )
 
 func TestDefaultTransport(t *testing.T) {
@@ -40,3 +43,35 @@ func TestConfigWithDefaults(t *testing.T) {
 		})
 	}
 }
+
+// An address that failed a connect is skipped only for a while, even when the resolution
+// stays the same (a watch keeps it as long as the ready pods do): a pod whose SYN was dropped
+// once comes back into the rotation.
+func TestUnreachableExpires(t *testing.T) {
+	t.Parallel()
+	ep := discovery.Endpoint{Source: discovery.SourceDNS, Addrs: []string{"10.0.0.1:80", "10.0.0.2:80"}}
+	c := New(Config{}, Deps{Resolver: fixedResolver(ep)})
+	c.skipFor = 50 * time.Millisecond
+	if !c.markUnreachable(ep, "10.0.0.1:80") {
+		t.Fatal("markUnreachable = false, want true: 10.0.0.2:80 is left")
+	}
+	for i := range uint64(4) {
+		if got := c.pick(ep, i); got != "10.0.0.2:80" {
+			t.Fatalf("pick(%d) = %s right after the failure, want 10.0.0.2:80", i, got)
+		}
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for c.pick(ep, 0) != "10.0.0.1:80" {
+		if time.Now().After(deadline) {
+			t.Fatal("10.0.0.1:80 still skipped 5s after a 50ms skip")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+type fixedResolver discovery.Endpoint
+
+func (r fixedResolver) Resolve(context.Context) (discovery.Endpoint, error) {
+	return discovery.Endpoint(r), nil
+}
+func (fixedResolver) Invalidate() {}

@@ -2,6 +2,7 @@ package httpclient
 
 import (
 	"slices"
+	"time"
 
 	"github.com/svc2svc/svc2svc/pkg/discovery"
 )
@@ -19,6 +20,11 @@ import (
 // back after one TTL instead of never. A Resolver that builds a new slice on every
 // call simply gets no memory, and nothing is skipped.
 //
+// The memory also expires Client.skipFor after the first failure it records, because a resolution
+// can live long: a watch of EndpointSlices keeps the same answer for as long as the set of
+// ready pods stays the same, and a connect that timed out once (a dropped SYN on a busy node)
+// must not take a healthy pod out of the rotation for good.
+//
 // An unreachable value is never modified once published; a failure publishes a new one with
 // compare-and-swap, so picking an address costs one atomic load and no lock.
 type unreachable struct {
@@ -26,11 +32,16 @@ type unreachable struct {
 	n       int      // len(Addrs), so a slice that merely starts at the same element differs
 	failed  []string // in the order they failed
 	allowed []string // Addrs minus failed, in DNS order; empty when every address failed
+	until   time.Time
 }
 
-// of reports whether r belongs to the resolution ep.
+// defaultSkipFor is how long an address that failed a connect is skipped at most: the
+// default DISCOVERY_TTL, so a DNS answer and a watched one are treated alike.
+const defaultSkipFor = 5 * time.Second
+
+// of reports whether r belongs to the resolution ep and is still in force.
 func (r *unreachable) of(ep discovery.Endpoint) bool {
-	return r != nil && len(ep.Addrs) == r.n && r.n > 0 && &ep.Addrs[0] == r.key
+	return r != nil && len(ep.Addrs) == r.n && r.n > 0 && &ep.Addrs[0] == r.key && time.Now().Before(r.until)
 }
 
 // pick returns the address for round-robin position i of ep, passing over the addresses that
@@ -55,15 +66,16 @@ func (c *Client) markUnreachable(ep discovery.Endpoint, addr string) (othersLeft
 	for {
 		old := c.unreachable.Load()
 		var failed []string
+		until := time.Now().Add(c.skipFor)
 		if old.of(ep) {
 			if slices.Contains(old.failed, addr) {
 				return len(old.allowed) > 0
 			}
-			failed = old.failed
+			failed, until = old.failed, old.until
 		}
 		// Clip so that two failures racing on the same old value never share an array.
 		failed = append(slices.Clip(failed), addr)
-		next := &unreachable{key: &ep.Addrs[0], n: len(ep.Addrs), failed: failed}
+		next := &unreachable{key: &ep.Addrs[0], n: len(ep.Addrs), failed: failed, until: until}
 		for _, a := range ep.Addrs {
 			if !slices.Contains(failed, a) {
 				next.allowed = append(next.allowed, a)

@@ -31,7 +31,7 @@ func NewHTTPClient(reg prometheus.Registerer) *HTTPClient {
 	c := &HTTPClient{
 		calls: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "http_client_calls_total",
-			Help: "Outbound calls (retries included in one call) by discovery source and result: ok, 1xx-5xx for other statuses, timeout, bad_gateway, no_endpoint, canceled, error.",
+			Help: "Outbound calls (retries included in one call) by discovery source and result: ok, 1xx-5xx for other statuses, timeout, bad_gateway, unavailable, no_endpoint, canceled, error.",
 		}, clientLabels),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "http_client_call_duration_seconds",

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/caarlos0/env/v11"
@@ -16,6 +17,7 @@ import (
 	"github.com/svc2svc/svc2svc/pkg/buildinfo"
 	"github.com/svc2svc/svc2svc/pkg/config"
 	"github.com/svc2svc/svc2svc/pkg/discovery"
+	"github.com/svc2svc/svc2svc/pkg/endpointslices"
 	"github.com/svc2svc/svc2svc/pkg/httpclient"
 	"github.com/svc2svc/svc2svc/pkg/httpserver"
 	"github.com/svc2svc/svc2svc/pkg/logging"
@@ -30,13 +32,25 @@ const ServiceName = "frontend"
 type Config struct {
 	Server    httpserver.Config
 	Telemetry telemetry.Config
-	Discovery discovery.Config  `envPrefix:"DISCOVERY_"`
-	Client    httpclient.Config `envPrefix:"CLIENT_"`
-	LogLevel  slog.Level        `env:"LOG_LEVEL" envDefault:"info"`
+	Discovery discovery.Config `envPrefix:"DISCOVERY_"`
+	// DiscoveryMode says where the backend's addresses come from: "dns" (DNS, then the
+	// Kubernetes environment variables) or "endpointslices" (a watch of the Service's
+	// EndpointSlices through the Kubernetes API, which sees a new or a terminating pod within
+	// about a second; DNS answers until the first list succeeds). The watch needs a service
+	// account allowed to get, list and watch endpointslices (k8s/endpointslices/).
+	DiscoveryMode string            `env:"DISCOVERY_MODE" envDefault:"dns"`
+	Client        httpclient.Config `envPrefix:"CLIENT_"`
+	LogLevel      slog.Level        `env:"LOG_LEVEL" envDefault:"info"`
 	// SpreadTimeout bounds a whole /api/spread request; it must end before the server's
 	// WriteTimeout cuts the response off.
 	SpreadTimeout time.Duration `env:"SPREAD_TIMEOUT" envDefault:"10s"`
 }
+
+// The values of DISCOVERY_MODE.
+const (
+	modeDNS            = "dns"
+	modeEndpointSlices = "endpointslices"
+)
 
 // Validate checks the rules that span several variables.
 func (c Config) Validate() error {
@@ -44,6 +58,10 @@ func (c Config) Validate() error {
 	if c.SpreadTimeout >= c.Server.WriteTimeout {
 		errs = append(errs, config.FieldError{Var: "SPREAD_TIMEOUT",
 			Msg: fmt.Sprintf("must be shorter than WRITE_TIMEOUT (%v), got %v", c.Server.WriteTimeout, c.SpreadTimeout)})
+	}
+	if c.DiscoveryMode != modeDNS && c.DiscoveryMode != modeEndpointSlices {
+		errs = append(errs, config.FieldError{Var: "DISCOVERY_MODE",
+			Msg: fmt.Sprintf("must be %q or %q, got %q", modeDNS, modeEndpointSlices, c.DiscoveryMode)})
 	}
 	if c.Client.AttemptTimeout > c.Client.Timeout {
 		errs = append(errs, config.FieldError{Var: "CLIENT_ATTEMPT_TIMEOUT",
@@ -81,9 +99,22 @@ func Run(ctx context.Context, args, environ []string, stdout io.Writer) error {
 	// One registry per process, injected: see pkg/metrics for why there is no global one.
 	reg := metrics.NewRegistry()
 	vars := env.ToMap(environ)
-	resolver := discovery.New(cfg.Discovery, discovery.NewDNSResolver(cfg.Discovery.DNSServer),
-		func(key string) (string, bool) { v, ok := vars[key]; return v, ok },
-		discovery.WithObserver(metrics.NewDiscovery(reg)))
+	lookupEnv := func(key string) (string, bool) { v, ok := vars[key]; return v, ok }
+	var resolver httpclient.Resolver = discovery.New(cfg.Discovery, discovery.NewDNSResolver(cfg.Discovery.DNSServer),
+		lookupEnv, discovery.WithObserver(metrics.NewDiscovery(reg)))
+	if cfg.DiscoveryMode == modeEndpointSlices {
+		watcher, err := newWatcher(cfg.Discovery, lookupEnv, logger)
+		if err != nil {
+			return err
+		}
+		// The watch ends with ctx; Run waits for it, so nothing outlives Run.
+		watchCtx, stop := context.WithCancel(ctx)
+		var wg sync.WaitGroup
+		defer wg.Wait()
+		defer stop()
+		wg.Go(func() { _ = watcher.Run(watchCtx) })
+		resolver = endpointslices.WithFallback(watcher, resolver)
+	}
 	client := httpclient.New(cfg.Client, httpclient.Deps{
 		Resolver:       resolver,
 		TracerProvider: tel.TracerProvider,
@@ -106,6 +137,22 @@ func Run(ctx context.Context, args, environ []string, stdout io.Writer) error {
 		return err
 	}
 	return nil
+}
+
+// newWatcher sets up the EndpointSlice watch of the backend's Service, in the pod's namespace
+// unless DISCOVERY_NAMESPACE names another. Outside a pod, or in a pod without a service
+// account token, it fails, so the process stops before it listens rather than run on DNS
+// alone while claiming to watch.
+func newWatcher(cfg discovery.Config, lookupEnv discovery.LookupEnv, logger *slog.Logger) (*endpointslices.Watcher, error) {
+	api, namespace, err := endpointslices.InCluster(lookupEnv, "")
+	if err != nil {
+		return nil, fmt.Errorf("DISCOVERY_MODE=%s: %w", modeEndpointSlices, err)
+	}
+	if cfg.Namespace != "" {
+		namespace = cfg.Namespace
+	}
+	return endpointslices.New(endpointslices.Config{Service: cfg.Service, Namespace: namespace, PortName: cfg.PortName},
+		api, logger), nil
 }
 
 // parseArgs reports whether the frontend runs once ("call") instead of serving.

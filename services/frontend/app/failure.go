@@ -40,7 +40,7 @@ func failure(err error, view callView) failureView {
 	}
 	switch {
 	case errors.Is(err, httpclient.ErrNoEndpoint):
-		f.Status, f.Error = http.StatusServiceUnavailable, "backend not found: neither DNS nor the Kubernetes environment variables name it"
+		f.Status, f.Error = http.StatusServiceUnavailable, "backend not found: discovery has no address for it"
 	case errors.Is(err, httpclient.ErrUnavailable):
 		// Nothing accepts connections: a Service with no ready endpoints (kube-proxy rejects
 		// them, or drops them when the node rate-limits its rejections) or every pod gone.

@@ -353,6 +353,13 @@ func TestRunRejectsBadConfig(t *testing.T) {
 			wantVars: []string{"SPREAD_TIMEOUT", "CLIENT_ATTEMPT_TIMEOUT"},
 		},
 		{name: "unknown mode", args: []string{"serve"}, wantVars: []string{"usage"}},
+		{name: "unknown discovery mode", environ: []string{"DISCOVERY_MODE=consul"}, wantVars: []string{"DISCOVERY_MODE", "endpointslices"}},
+		{
+			// Outside a pod there is no API server to watch: stop rather than pretend.
+			name:     "endpointslices outside a cluster",
+			environ:  []string{"DISCOVERY_MODE=endpointslices", "DISCOVERY_SKIP_DNS=true"},
+			wantVars: []string{"DISCOVERY_MODE=endpointslices", "KUBERNETES_SERVICE_HOST"},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
