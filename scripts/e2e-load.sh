@@ -5,11 +5,13 @@
 #
 #   1. Even spread despite keep-alive: 3,000 GET / at 100/s through
 #      (a) the ClusterIP frontend with CLIENT_MAX_CONN_AGE=0 (before), (b) the same with the
-#      default max connection age (after) and (c) the headless frontend; busiest pod / quietest
-#      pod is reported for each, and the headless frontend must stay within SPREAD_MAX (1.25).
-#      Then the backend is scaled to 4 under load on the headless frontend: the new pod must get
-#      traffic within what DNS caching allows (the cluster DNS's cache + DISCOVERY_TTL), and
-#      whether that met the 30 s goal is reported; then back to 3, under load too.
+#      default max connection age (after), then, side by side over the same 30 s, (c) the headless
+#      frontend (pod IPs from DNS) and (d) the watching frontend (pod IPs from the EndpointSlices);
+#      busiest pod / quietest pod is reported for each, and (c) and (d) must stay within
+#      SPREAD_MAX (1.25). Then the backend is scaled to 4 under load on (c) and (d): the watching
+#      frontend must send the new pod traffic within the 30 s goal, the headless one within what
+#      DNS caching allows (the cluster DNS's cache + DISCOVERY_TTL; whether that met the goal is
+#      reported); then back to 3, under load on both too.
 #   2. Zero-error failover under 100/s through the NodePort frontend: the busiest backend pod
 #      deleted, a rolling restart of the backend, then of the frontend (2 replicas); the backend
 #      scaled to 0 (the frontend answers 503 with a JSON reason within its 3 s deadline, to single
@@ -19,7 +21,7 @@
 # Artifacts: NAME.json and NAME.html (the harness's -json and -plot) and NAME.txt (its summary)
 # for every run, and summary.txt with the tables (spread before/after, failover).
 #
-# It needs the pair (k8s/) and k8s/headless/ deployed, and leaves them as it found them: backend
+# It needs the pair (k8s/), k8s/headless/ and k8s/endpointslices/ deployed, and leaves them as it found them: backend
 # 3 replicas, frontend-deployment with its replicas and without CLIENT_MAX_CONN_AGE. scripts/e2e.sh
 # calls it; by hand: E2E_KEEP=1 bash scripts/e2e-lab.sh, then
 #   KUBECONFIG=/var/lib/kube-lab/kubeconfig bash scripts/e2e-load.sh
@@ -75,9 +77,9 @@ dump_context() {
   [ -z "${DUMPED:-}" ] || return 0
   DUMPED=1
   echo "--- context: pods"
-  kubectl get pods -n default -o wide -l 'app in (backend,frontend,frontend-headless)' 2>&1 || true
+  kubectl get pods -n default -o wide -l 'app in (backend,frontend,frontend-headless,frontend-watch)' 2>&1 || true
   local pod
-  for pod in $(kubectl get pods -n default -l 'app in (backend,frontend,frontend-headless)' -o name 2>/dev/null); do
+  for pod in $(kubectl get pods -n default -l 'app in (backend,frontend,frontend-headless,frontend-watch)' -o name 2>/dev/null); do
     echo "--- context: kubectl logs $pod (last 20 lines)"
     kubectl logs "$pod" --tail=20 2>&1 || true
   done
@@ -135,14 +137,28 @@ settle() {
 # its summary and keeps NAME.json, NAME.html (plot) and NAME.txt in the artifacts. One failed
 # request, or an -event command that failed, fails the check.
 load() {
+  load_bg "$@"
+  load_wait "$1" "$2" "$BG"
+}
+
+# load_bg NAME TITLE URL DURATION [HARNESS_FLAGS...] starts the same run in the background and
+# sets BG to its process id, for load_wait: two frontends measured over the same seconds.
+load_bg() {
   local name=$1 title=$2 url=$3 duration=$4
   shift 4
-  if ! "$LOAD" -target "$url" -rate "$RATE" -duration "$duration" -max-errors 0 -event-timeout 90s \
-    -title "$title" -json "$ART/$name.json" -plot "$ART/$name.html" "$@" 2>"$ART/$name.stderr" |
-    tee "$ART/$name.txt"; then
-    cat "$ART/$name.stderr"
+  "$LOAD" -target "$url" -rate "$RATE" -duration "$duration" -max-errors 0 -event-timeout 90s \
+    -title "$title" -json "$ART/$name.json" -plot "$ART/$name.html" "$@" >"$ART/$name.txt" 2>"$ART/$name.stderr" &
+  BG=$!
+}
+
+# load_wait NAME TITLE PID waits for the run load_bg started, prints its summary and checks it.
+load_wait() {
+  local name=$1 title=$2
+  if ! wait "$3"; then
+    cat "$ART/$name.txt" "$ART/$name.stderr"
     fail "$title: the harness reported failures (summary above; every non-2xx answer in $ART/$name.json)"
   fi
+  cat "$ART/$name.txt"
   pass "$title: $(jq -r '"\(.succeeded)/\(.requests) 2xx, p99 \(.latency_ms.p99)ms, max \(.latency_ms.max)ms"' "$ART/$name.json")"
 }
 
@@ -180,12 +196,13 @@ NODE_IP=${NODE_IP:-$(kubectl get nodes -o jsonpath='{.items[0].status.addresses[
 [ -n "$NODE_IP" ] || fail "no node InternalIP found: set NODE_IP"
 URL=http://$NODE_IP:$(kubectl get svc frontend-service -o jsonpath='{.spec.ports[0].nodePort}')
 HEADLESS_URL=http://$NODE_IP:$(kubectl get svc frontend-headless -o jsonpath='{.spec.ports[0].nodePort}')
+WATCH_URL=http://$NODE_IP:$(kubectl get svc frontend-watch -o jsonpath='{.spec.ports[0].nodePort}')
 LOAD=$WORK/load
 go build -o "$LOAD" ./services/frontend/cmd/load || fail "go build ./services/frontend/cmd/load"
 FRONTEND_REPLICAS=$(kubectl get deployment frontend-deployment -o jsonpath='{.spec.replicas}')
 [ "$(kubectl get deployment backend-deployment -o jsonpath='{.status.readyReplicas}')" = 3 ] ||
   fail "want 3 ready backend replicas to start with"
-echo "frontend $URL ($FRONTEND_REPLICAS replicas), headless frontend $HEADLESS_URL, $RATE requests/s"
+echo "frontend $URL ($FRONTEND_REPLICAS replicas), headless frontend $HEADLESS_URL, watching frontend $WATCH_URL, $RATE requests/s"
 echo "artifacts (JSON, plot and summary of every run): $ART"
 SPREAD_DURATION=$((SPREAD_REQUESTS / RATE))s
 
@@ -275,9 +292,15 @@ fe=$(pods frontend)
 load spread-b-after "spread (b) ClusterIP, CLIENT_MAX_CONN_AGE default 30s" "$URL" "$SPREAD_DURATION"
 read -r hi_b lo_b ratio_b <<<"$(spread spread-b-after "$BACKENDS")"
 
-say "1c. spread after: headless frontend (client-side balancing over the pod IPs)"
-load spread-c-headless "spread (c) headless, client-side balancing" "$HEADLESS_URL" "$SPREAD_DURATION"
+say "1c. spread after: client-side balancing over the pod IPs, found by DNS (headless) and by the EndpointSlice watch, side by side"
+load_bg spread-c-headless "spread (c) headless, client-side balancing" "$HEADLESS_URL" "$SPREAD_DURATION"
+bg_c=$BG
+load_bg spread-d-watch "spread (d) EndpointSlice watch, client-side balancing" "$WATCH_URL" "$SPREAD_DURATION"
+bg_d=$BG
+load_wait spread-c-headless "spread (c) headless, client-side balancing" "$bg_c"
+load_wait spread-d-watch "spread (d) EndpointSlice watch, client-side balancing" "$bg_d"
 read -r hi_c lo_c ratio_c <<<"$(spread spread-c-headless "$BACKENDS")"
+read -r hi_d lo_d ratio_d <<<"$(spread spread-d-watch "$BACKENDS")"
 
 note ""
 note "spread of $SPREAD_REQUESTS GET / at $RATE/s over the 3 backend pods (target: busiest <= $SPREAD_MAX x quietest)"
@@ -292,17 +315,23 @@ spread_row() { # spread_row LABEL BUSIEST QUIETEST RATIO
 }
 spread_row "(a) before: ClusterIP, CLIENT_MAX_CONN_AGE=0" "$hi_a" "$lo_a" "$ratio_a"
 spread_row "(b) after: ClusterIP, CLIENT_MAX_CONN_AGE=30s (default)" "$hi_b" "$lo_b" "$ratio_b"
-spread_row "(c) after: headless Service, client-side balancing" "$hi_c" "$lo_c" "$ratio_c"
+spread_row "(c) after: headless Service (DNS), client-side balancing" "$hi_c" "$lo_c" "$ratio_c"
+spread_row "(d) after: EndpointSlice watch, client-side balancing" "$hi_d" "$lo_d" "$ratio_d"
 meets "$ratio_c" &&
   pass "headless frontend: busiest/quietest backend pod = $ratio_c <= $SPREAD_MAX ($(by_pod spread-c-headless))" ||
   fail "headless frontend: busiest/quietest backend pod = $ratio_c > $SPREAD_MAX ($(by_pod spread-c-headless))"
+meets "$ratio_d" &&
+  pass "watching frontend: busiest/quietest backend pod = $ratio_d <= $SPREAD_MAX ($(by_pod spread-d-watch))" ||
+  fail "watching frontend: busiest/quietest backend pod = $ratio_d > $SPREAD_MAX ($(by_pod spread-d-watch))"
 
 # ---------------------------------------------------------------------------------------------
-say "1d. scale the backend to 4 under load on the headless frontend: the new pod gets traffic"
-# How long the new pod can stay unknown: the headless frontend sees it only once cluster DNS lists
-# it, and CoreDNS answers from its cache for min(the kubernetes plugin's ttl (default 5 s), the
-# cache plugin's limit) seconds; then discovery reuses an answer for DISCOVERY_TTL. The bound adds
-# the window (the first answer is known to within one) and the 1 s rounding of Ready's time.
+say "1d. scale the backend to 4 under load on the headless and the watching frontend: the new pod gets traffic"
+# How long the new pod can stay unknown to the headless frontend: it sees the pod only once cluster
+# DNS lists it, and CoreDNS answers from its cache for min(the kubernetes plugin's ttl (default 5 s),
+# the cache plugin's limit) seconds; then discovery reuses an answer for DISCOVERY_TTL. The bound
+# adds the window (the first answer is known to within one) and the 1 s rounding of Ready's time.
+# The watching frontend hears of the pod from the API server as soon as it is Ready: it is held to
+# the 30 s goal itself (NEW_POD_TARGET_S), and in practice gets there within a window or two.
 corefile=$(kubectl get configmap -n kube-system coredns -o jsonpath='{.data.Corefile}' 2>/dev/null || true)
 dns_cache=$(awk '/^[[:space:]]*kubernetes[[:space:]]/ { k = 1 } k && $1 == "ttl" { ttl = $2 } k && /}/ { k = 0 }
   $1 == "cache" { cache = ($2 ~ /^[0-9]+$/) ? $2 : 3600; seen = 1 }
@@ -315,63 +344,97 @@ NEW_POD_MAX_S=${NEW_POD_MAX_S:-$(awk -v a="$dns_cache" -v b="$discovery_ttl_s" -
 # Room for the pod to start (well under 20 s here) on top of the bound; each window is 2 s of load.
 max_windows=$(awk -v m="$NEW_POD_MAX_S" -v w="$WINDOW_S" 'BEGIN { printf "%d", (m + 20) / w + 1 }')
 echo "cluster DNS caches answers ${dns_cache}s, the headless frontend's DISCOVERY_TTL is $discovery_ttl:" \
-  "bound ${NEW_POD_MAX_S}s after Ready (goal ${NEW_POD_TARGET_S}s), at most $max_windows windows of ${WINDOW_S}s"
+  "headless bound ${NEW_POD_MAX_S}s after Ready, watching frontend bound ${NEW_POD_TARGET_S}s (the goal)," \
+  "at most $max_windows windows of ${WINDOW_S}s"
 # The harness reports answers per pod for a whole run, not over time, so the load comes in short
-# consecutive windows (the first one runs the scale as an -event) until one of them has an
-# answer from the new pod.
+# consecutive windows, on both frontends at once (the first headless one runs the scale as an
+# -event), until each frontend has had an answer from the new pod.
 BACKENDS=$(pods backend)
-seen=
+seen_dns='' seen_watch=''
+# window_run NAME URL TITLE [FLAGS...] runs one window of load in the background; BG is its pid.
+window_run() {
+  local name=$1 url=$2 title=$3
+  shift 3
+  "$LOAD" -target "$url" -rate "$RATE" -duration "${WINDOW_S}s" -max-errors 0 -title "$title" \
+    -json "$ART/$name.json" "$@" >"$ART/$name.txt" 2>&1 &
+  BG=$!
+}
+# window_check NAME PID waits for a window, fails on a failed request, and sets NEW to the new
+# pod's name if it answered in that window, else to "".
+window_check() {
+  wait "$2" || { cat "$ART/$1.txt"; fail "scale to 4: load window $1 (${WINDOW_S}s at $RATE/s) had failures"; }
+  NEW=$(jq -r --argjson old "$BACKENDS" '.by_pod | keys - $old | .[0] // empty' "$ART/$1.json")
+}
 for w in $(seq 1 "$max_windows"); do
   args=()
   [ "$w" = 1 ] && args=(-event '500ms=scale-backend-to 4')
-  "$LOAD" -target "$HEADLESS_URL" -rate "$RATE" -duration "${WINDOW_S}s" -max-errors 0 -title "scale to 4, window $w" \
-    -json "$ART/scale-up-window-$w.json" "${args[@]}" >"$ART/scale-up-window-$w.txt" 2>&1 || {
-    cat "$ART/scale-up-window-$w.txt"
-    fail "scale to 4: load window $w (${WINDOW_S}s at $RATE/s) had failures"
-  }
-  new=$(jq -r --argjson old "$BACKENDS" '.by_pod | keys - $old | .[0] // empty' "$ART/scale-up-window-$w.json")
-  printf 'window %2d: %s\n' "$w" "$(by_pod "scale-up-window-$w")"
-  if [ -n "$new" ]; then
-    seen=$w
-    break
-  fi
+  window_run "scale-up-window-$w" "$HEADLESS_URL" "scale to 4, headless, window $w" "${args[@]}"
+  bg_dns=$BG
+  window_run "scale-up-watch-$w" "$WATCH_URL" "scale to 4, watching, window $w"
+  bg_watch=$BG
+  window_check "scale-up-window-$w" "$bg_dns"
+  new_dns=$NEW
+  window_check "scale-up-watch-$w" "$bg_watch"
+  new_watch=$NEW
+  printf 'window %2d: headless %s | watching %s\n' "$w" "$(by_pod "scale-up-window-$w")" "$(by_pod "scale-up-watch-$w")"
+  if [ -z "$seen_dns" ] && [ -n "$new_dns" ]; then seen_dns=$w new=$new_dns; fi
+  if [ -z "$seen_watch" ] && [ -n "$new_watch" ]; then seen_watch=$w new=$new_watch; fi
+  [ -z "$seen_dns" ] || [ -z "$seen_watch" ] || break
 done
-[ -n "$seen" ] || fail "scale to 4: no answer from a new backend pod in $max_windows windows of ${WINDOW_S}s"
-first_window=$(epoch "$(jq -r .started "$ART/scale-up-window-1.json")")
-window_start=$(epoch "$(jq -r .started "$ART/scale-up-window-$seen.json")")
-window_end=$(awk -v s="$window_start" -v d="$WINDOW_S" 'BEGIN { printf "%.3f", s + d }')
+[ -n "$seen_watch" ] || fail "scale to 4: the watching frontend got no answer from a new backend pod in $max_windows windows of ${WINDOW_S}s"
+[ -n "$seen_dns" ] || fail "scale to 4: the headless frontend got no answer from a new backend pod in $max_windows windows of ${WINDOW_S}s"
 ready=$(kubectl get pod "$new" -o json |
   jq -r '.status.conditions[] | select(.type == "Ready" and .status == "True") | .lastTransitionTime')
 [ -n "$ready" ] || fail "scale to 4: the new pod $new is not Ready"
-# Ready's time has whole seconds, so "at most" is rounded against us: up to 1 s too long.
-after_ready=$(awk -v e="$window_end" -v r="$(epoch "$ready")" 'BEGIN { printf "%.1f", e - r }')
+first_window=$(epoch "$(jq -r .started "$ART/scale-up-window-1.json")")
 ready_after_scale=$(awk -v r="$(epoch "$ready")" -v s="$first_window" 'BEGIN { printf "%.1f", r - s - 0.5 }')
+# after_ready NAME: the end of window NAME minus the Ready time. Ready's time has whole seconds,
+# so "at most" is rounded against us: up to 1 s too long.
+after_ready() {
+  awk -v s="$(epoch "$(jq -r .started "$ART/$1.json")")" -v d="$WINDOW_S" -v r="$(epoch "$ready")" 'BEGIN { printf "%.1f", s + d - r }'
+}
+after_dns=$(after_ready "scale-up-window-$seen_dns")
+after_watch=$(after_ready "scale-up-watch-$seen_watch")
 goal=no
-awk -v a="$after_ready" -v m="$NEW_POD_TARGET_S" 'BEGIN { exit !(a <= m) }' && goal=yes
+awk -v a="$after_dns" -v m="$NEW_POD_TARGET_S" 'BEGIN { exit !(a <= m) }' && goal=yes
 note ""
-note "scale 3 -> 4 under load on the headless frontend: new pod $new Ready ${ready_after_scale}s after the scale;"
-note "  first answered in window $seen ($(by_pod "scale-up-window-$seen")),"
-note "  i.e. at most ${after_ready}s after it became Ready (bound ${NEW_POD_MAX_S}s = DNS cache ${dns_cache}s +" \
-  "DISCOVERY_TTL $discovery_ttl + 3s; meets the ${NEW_POD_TARGET_S}s goal: $goal)"
-awk -v a="$after_ready" -v m="$NEW_POD_MAX_S" 'BEGIN { exit !(a <= m) }' &&
-  pass "scale to 4: the new pod $new answered at most ${after_ready}s after becoming Ready (<= ${NEW_POD_MAX_S}s; ${NEW_POD_TARGET_S}s goal met: $goal), no failed request in $seen windows" ||
-  fail "scale to 4: the new pod $new answered only ${after_ready}s after becoming Ready (> ${NEW_POD_MAX_S}s)"
+note "scale 3 -> 4 under load: new pod $new Ready ${ready_after_scale}s after the scale;"
+note "  watching frontend (EndpointSlices): first answered in window $seen_watch, i.e. at most ${after_watch}s after it became Ready" \
+  "(goal ${NEW_POD_TARGET_S}s) ($(by_pod "scale-up-watch-$seen_watch"))"
+note "  headless frontend (DNS): first answered in window $seen_dns, i.e. at most ${after_dns}s after it became Ready" \
+  "(bound ${NEW_POD_MAX_S}s = DNS cache ${dns_cache}s + DISCOVERY_TTL $discovery_ttl + 3s; meets the ${NEW_POD_TARGET_S}s goal: $goal)" \
+  "($(by_pod "scale-up-window-$seen_dns"))"
+awk -v a="$after_watch" -v m="$NEW_POD_TARGET_S" 'BEGIN { exit !(a <= m) }' &&
+  pass "scale to 4: the watching frontend's first answer from $new came at most ${after_watch}s after it became Ready (<= ${NEW_POD_TARGET_S}s), no failed request in $seen_watch windows" ||
+  fail "scale to 4: the watching frontend's first answer from $new came only ${after_watch}s after it became Ready (> ${NEW_POD_TARGET_S}s)"
+awk -v a="$after_dns" -v m="$NEW_POD_MAX_S" 'BEGIN { exit !(a <= m) }' &&
+  pass "scale to 4: the headless frontend's first answer from $new came at most ${after_dns}s after it became Ready (<= ${NEW_POD_MAX_S}s; ${NEW_POD_TARGET_S}s goal met: $goal), no failed request in $seen_dns windows" ||
+  fail "scale to 4: the headless frontend's first answer from $new came only ${after_dns}s after it became Ready (> ${NEW_POD_MAX_S}s)"
 "$LOAD" -target "$HEADLESS_URL" -rate "$RATE" -duration 4s -max-errors 0 -title "4 backend pods" \
   -json "$ART/scale-up-after.json" >"$ART/scale-up-after.txt" 2>&1 ||
   fail "scale to 4: the load after the new pod appeared had failures: $(cat "$ART/scale-up-after.txt")"
-note "  the 4 s after it: $(by_pod scale-up-after)"
+note "  the 4 s after it (headless): $(by_pod scale-up-after)"
 
-say "1e. scale the backend back to 3 under load on the headless frontend"
+say "1e. scale the backend back to 3 under load on the headless and the watching frontend"
+load_bg scale-down-watch "scale 4 -> 3 under load, watching frontend" "$WATCH_URL" 30s
+bg_watch=$BG
 load scale-down "scale 4 -> 3 under load, headless frontend" "$HEADLESS_URL" 30s \
   -event '1s=scale-backend-to 3'
+load_wait scale-down-watch "scale 4 -> 3 under load, watching frontend" "$bg_watch"
 event_within scale-down 5
-# Zero failures, but a removed pod's IP costs time while DNS still lists it: nothing answers
-# there any more (no refusal), so each call that picks it waits out CLIENT_ATTEMPT_TIMEOUT first.
-slow=$(jq -r '.timeline as $t | [range(0; $t.t | length) | select($t.max_ms[.] > 900) | $t.t[.]]
-  | if length == 0 then "none" else "from \(.[0])s to \((.[-1] + $t.bucket_ms / 1000) * 10 | round / 10)s into the run" end' "$ART/scale-down.json")
+# Zero failures on both. Through DNS a removed pod's IP stays listed for up to the DNS cache time,
+# and nothing answers there any more (no refusal): a call that picks it loses CLIENT_CONNECT_TIMEOUT
+# (200ms) and goes on to another pod, which then skips that IP until discovery answers anew. The
+# watch drops the pod as soon as it starts terminating.
+slow() { # slow NAME: when calls slower than 900ms happened, if any
+  jq -r '.timeline as $t | [range(0; $t.t | length) | select($t.max_ms[.] > 900) | $t.t[.]]
+    | if length == 0 then "none" else "from \(.[0])s to \((.[-1] + $t.bucket_ms / 1000) * 10 | round / 10)s into the run" end' "$ART/$1.json"
+}
+latencies() { jq -r '"\(.succeeded)/\(.requests) 2xx, p50 \(.latency_ms.p50)ms p90 \(.latency_ms.p90)ms p99 \(.latency_ms.p99)ms max \(.latency_ms.max)ms"' "$ART/$1.json"; }
 note ""
-note "scale 4 -> 3 under load on the headless frontend: $(jq -r '"\(.succeeded)/\(.requests) 2xx, p50 \(.latency_ms.p50)ms p90 \(.latency_ms.p90)ms p99 \(.latency_ms.p99)ms max \(.latency_ms.max)ms; the scale-down ended \(.events[0] | (.at_ms + .duration_ms) / 1000 * 10 | round / 10)s in"' "$ART/scale-down.json");"
-note "  calls slower than 900ms: $slow"
+note "scale 4 -> 3 under load (the scale-down ended $(jq -r '.events[0] | (.at_ms + .duration_ms) / 1000 * 10 | round / 10' "$ART/scale-down.json")s in):"
+note "  headless frontend (DNS): $(latencies scale-down); calls slower than 900ms: $(slow scale-down)"
+note "  watching frontend (EndpointSlices): $(latencies scale-down-watch); calls slower than 900ms: $(slow scale-down-watch)"
 [ "$(jq length <<<"$(pods backend)")" = 3 ] && pass "backend back to 3 pods" || fail "want 3 backend pods, have $(pods backend)"
 
 # ---------------------------------------------------------------------------------------------

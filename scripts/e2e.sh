@@ -31,7 +31,7 @@ E2E_TIMEOUT=${E2E_TIMEOUT:-180}
 MAX_IMAGE_BYTES=20000000 # 20 MB, the limit the images are held to.
 REMOTE_NS=svc2svc-remote
 # Every pod this script creates carries one of these app labels.
-APPS='app in (backend,frontend,backend-client,frontend-remote,frontend-headless,frontend-envfallback)'
+APPS='app in (backend,frontend,backend-client,frontend-remote,frontend-headless,frontend-watch,frontend-envfallback)'
 
 START=$(date +%s)
 PASSED=0
@@ -78,12 +78,12 @@ cleanup() {
   else
     say "cleanup"
     kubectl delete --ignore-not-found --wait=true --timeout=120s \
-      -f k8s/client-job/ -f k8s/headless/ -f k8s/env-fallback/ -f k8s/cross-namespace/ -f k8s/ 2>&1 |
+      -f k8s/client-job/ -f k8s/headless/ -f k8s/endpointslices/ -f k8s/env-fallback/ -f k8s/cross-namespace/ -f k8s/ 2>&1 |
       grep -v '^$'
     kubectl wait --for=delete pod -n default -l "$APPS" --timeout=60s >/dev/null 2>&1
     local left
     left=$(kubectl get --ignore-not-found -o name \
-      -f k8s/client-job/ -f k8s/headless/ -f k8s/env-fallback/ -f k8s/cross-namespace/ -f k8s/ 2>&1)
+      -f k8s/client-job/ -f k8s/headless/ -f k8s/endpointslices/ -f k8s/env-fallback/ -f k8s/cross-namespace/ -f k8s/ 2>&1)
     left+=$(kubectl get pods -n default -l "$APPS" -o name 2>/dev/null)
     if [ -n "$left" ]; then
       printf 'WARN still in the cluster after cleanup:\n%s\n' "$left"
@@ -346,6 +346,32 @@ echo "$spread"
 expect "headless spread: 60 of 60 calls succeeded" "$spread" '.requested == 60 and .succeeded == 60 and .failed == 0'
 expect "headless spread: all 3 backend pods answered" "$spread" \
   '(.by_pod | keys | length) == 3 and ([.by_pod | keys[] | IN($pods[])] | all)' --argjson pods "$BACKEND_PODS"
+
+# ---------------------------------------------------------------------------------------------
+say "EndpointSlice watch (k8s/endpointslices/: the frontend watches backend-service's EndpointSlices)"
+kubectl apply -f "$(render k8s/endpointslices)"
+rollout default frontend-watch
+sa=system:serviceaccount:default:frontend-watch
+[ "$(kubectl auth can-i watch endpointslices.discovery.k8s.io -n default --as="$sa")" = yes ] &&
+  [ "$(kubectl auth can-i list pods -n default --as="$sa" || true)" = no ] &&
+  [ "$(kubectl auth can-i list endpointslices.discovery.k8s.io -n kube-system --as="$sa" || true)" = no ] &&
+  pass "RBAC: $sa may watch endpointslices in default, and nothing else (no pods, no other namespace)" ||
+  fail "RBAC: $sa should watch endpointslices in default and nothing more"
+port=$(kubectl get svc frontend-watch -o jsonpath='{.spec.ports[0].nodePort}')
+json=$(http_get "http://$NODE_IP:$port/" -H 'Accept: application/json') || fail "GET frontend-watch on $NODE_IP:$port"
+echo "$json"
+expect "watch: discovery source endpointslices, addr a backend pod IP:8080 (pods $BACKEND_POD_IPS)" "$json" \
+  '.discovery.source == "endpointslices" and .discovery.name == "backend-service.default"
+   and (.discovery.addr | (endswith(":8080") and (rtrimstr(":8080") | IN($ips[]))))' --argjson ips "$BACKEND_POD_IPS"
+spread=$(http_get "http://$NODE_IP:$port/api/spread?n=60") || fail "GET frontend-watch /api/spread?n=60"
+echo "$spread"
+expect "watch spread: 60 of 60 calls succeeded, 20 per backend pod" "$spread" \
+  '.requested == 60 and .succeeded == 60 and ([.by_pod[]] | length == 3 and all(. == 20)) and ([.by_pod | keys[] | IN($pods[])] | all)' \
+  --argjson pods "$BACKEND_PODS"
+watch_pod=$(kubectl get pods -l app=frontend-watch -o name | head -n 1)
+kubectl logs "$watch_pod" | grep -q '"discovery":"endpointslices"' &&
+  pass "watch: $watch_pod logged its EndpointSlice view: $(kubectl logs "$watch_pod" | grep -m1 '"discovery":"endpointslices"' | cut -c1-200)" ||
+  fail "watch: $watch_pod logged nothing about EndpointSlices"
 
 # ---------------------------------------------------------------------------------------------
 say "under load: spread, a new pod, failover, rollouts, scale to 0 (scripts/e2e-load.sh)"

@@ -68,7 +68,7 @@ func New(cfg Config, api API, logger *slog.Logger) *Watcher {
 	return &Watcher{
 		cfg:          cfg,
 		api:          api,
-		log:          logger.With(slog.String("service", cfg.Service), slog.String("namespace", cfg.Namespace)),
+		log:          logger.With(slog.String("discovery", string(SourceEndpointSlices)), slog.String("target_service", cfg.Service), slog.String("target_namespace", cfg.Namespace)),
 		name:         name,
 		synced:       make(chan struct{}),
 		errNotSynced: fmt.Errorf("resolve %s: %w: endpointslices not listed yet", name, discovery.ErrNotFound),
@@ -120,7 +120,7 @@ func (w *Watcher) publish() {
 		return
 	}
 	w.state.Store(&discovery.Endpoint{Source: SourceEndpointSlices, Name: w.name, Addrs: addrs})
-	w.log.Info("endpoints changed", slog.Int("endpoints", len(addrs)))
+	w.log.Info("ready endpoints changed", slog.Int("endpoints", len(addrs)))
 	if old == nil {
 		close(w.synced)
 	}

@@ -211,7 +211,7 @@ func TestEndpoint(t *testing.T) {
 	if err != nil || ep.Source != want.Source || ep.Name != want.Name || strings.Join(ep.Addrs, " ") != "10.0.0.1:8080" {
 		t.Errorf("Resolve() = %+v, %v, want %+v, nil", ep, err, want)
 	}
-	if got := logs.String(); !strings.Contains(got, `"msg":"endpoints changed"`) || !strings.Contains(got, `"endpoints":1`) {
+	if got := logs.String(); !strings.Contains(got, `"msg":"ready endpoints changed"`) || !strings.Contains(got, `"endpoints":1`) {
 		t.Errorf("logs = %s, want an endpoints changed line with endpoints 1", got)
 	}
 }
