@@ -1,7 +1,6 @@
 package endpointslices_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -16,6 +15,7 @@ import (
 	"time"
 
 	"github.com/svc2svc/svc2svc/pkg/endpointslices"
+	"github.com/svc2svc/svc2svc/pkg/servicetest"
 )
 
 // fakeAPI is a loopback HTTPS server with the part of the Kubernetes API a Watcher uses:
@@ -376,22 +376,7 @@ func noConditions(addr string) map[string]any {
 }
 
 // logBuffer collects a Watcher's JSON logs; it is safe for concurrent use.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+type logBuffer struct{ servicetest.Buffer }
 
 func (b *logBuffer) logger() *slog.Logger {
 	return slog.New(slog.NewJSONHandler(b, &slog.HandlerOptions{Level: slog.LevelDebug}))

@@ -2,7 +2,6 @@ package httpserver_test
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -10,7 +9,6 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,28 +17,14 @@ import (
 	"github.com/svc2svc/svc2svc/pkg/config"
 	"github.com/svc2svc/svc2svc/pkg/httpserver"
 	"github.com/svc2svc/svc2svc/pkg/logging"
+	"github.com/svc2svc/svc2svc/pkg/servicetest"
 )
 
 // waitLimit only guards against a hang; nothing here asserts on time.
 const waitLimit = 10 * time.Second
 
 // logBuffer collects a server's JSON log lines; servers write from many goroutines.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+type logBuffer struct{ servicetest.Buffer }
 
 // lines returns the decoded log lines whose "msg" is msg.
 func (b *logBuffer) lines(msg string) []map[string]any {

@@ -1,16 +1,15 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/svc2svc/svc2svc/pkg/servicetest"
 	"github.com/svc2svc/svc2svc/pkg/telemetry"
 )
 
@@ -18,24 +17,8 @@ import (
 const hangGuard = 30 * time.Second
 
 // syncBuffer is tracedump's stdout, read by the test while run writes.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
+type syncBuffer = servicetest.Buffer
 
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// waitFor polls out until it matches re, failing the test after hangGuard.
 func waitFor(t *testing.T, out *syncBuffer, re *regexp.Regexp) []string {
 	t.Helper()
 	deadline := time.Now().Add(hangGuard)

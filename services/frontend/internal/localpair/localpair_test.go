@@ -8,16 +8,15 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/svc2svc/svc2svc/pkg/servicetest"
 	"github.com/svc2svc/svc2svc/services/frontend/internal/localpair"
 )
 
 func TestStart(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithCancel(context.Background())
-	var logs strings.Builder
-	var mu syncWriter
-	mu.w = &logs
-	pair, err := localpair.Start(ctx, localpair.Config{Replicas: 2, Environ: []string{"LOG_LEVEL=warn"}, Stdout: &mu})
+	var logs servicetest.Buffer
+	pair, err := localpair.Start(ctx, localpair.Config{Replicas: 2, Environ: []string{"LOG_LEVEL=warn"}, Stdout: &logs})
 	if err != nil {
 		cancel()
 		t.Fatalf("Start = %v", err)
@@ -55,8 +54,8 @@ func TestStart(t *testing.T) {
 	if err := pair.Wait(); err != nil {
 		t.Errorf("Wait after cancel = %v, want nil", err)
 	}
-	if strings.Contains(mu.String(), `"http request"`) {
-		t.Errorf("logs have access log lines with LOG_LEVEL=warn from Environ:\n%s", mu.String())
+	if strings.Contains(logs.String(), `"http request"`) {
+		t.Errorf("logs have access log lines with LOG_LEVEL=warn from Environ:\n%s", logs.String())
 	}
 }
 
