@@ -62,15 +62,11 @@ ART=$(cd "$ART" && pwd)
 SUMMARY=$ART/summary.txt
 : >"$SUMMARY"
 
-say() { printf '\n=== load [%3ss] %s\n' "$(($(date +%s) - START))" "$*"; }
-pass() { PASSED=$((PASSED + 1)); printf 'PASS %s\n' "$*"; }
+SAY_PREFIX='load '
+# shellcheck source=scripts/lib.sh
+. scripts/lib.sh
 # note records a line of the final summary and prints it.
 note() { printf '%s\n' "$*" | tee -a "$SUMMARY"; }
-fail() {
-  printf 'FAIL %s\n' "$*"
-  dump_context
-  exit 1
-}
 
 # dump_context prints the pods and the last log lines of the pair, once, so a FAIL explains itself.
 dump_context() {
@@ -88,7 +84,6 @@ dump_context() {
   echo "--- artifacts (each run's JSON, with every non-2xx answer, and its plot): $ART"
 }
 
-on_err() { fail "unexpected error (exit $1) at line $2: $3"; }
 trap 'on_err $? $LINENO "$BASH_COMMAND"' ERR
 
 # cleanup puts back, without waiting, what a failed run may have changed.

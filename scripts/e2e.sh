@@ -37,13 +37,9 @@ START=$(date +%s)
 PASSED=0
 WORK=$(mktemp -d)
 
-say() { printf '\n=== [%3ss] %s\n' "$(($(date +%s) - START))" "$*"; }
-pass() { PASSED=$((PASSED + 1)); printf 'PASS %s\n' "$*"; }
-fail() {
-  printf 'FAIL %s\n' "$*"
-  dump_context
-  exit 1
-}
+SAY_PREFIX=''
+# shellcheck source=scripts/lib.sh
+. scripts/lib.sh
 
 # dump_context prints what the cluster knows about our objects, once, so a FAIL explains itself.
 dump_context() {
@@ -66,7 +62,6 @@ dump_context() {
   kubectl get events -n default --sort-by=.lastTimestamp 2>&1 | tail -n 20 || true
 }
 
-on_err() { fail "unexpected error (exit $1) at line $2: $3"; }
 trap 'on_err $? $LINENO "$BASH_COMMAND"' ERR
 
 cleanup() {
