@@ -41,6 +41,7 @@ fuzz:
 	go test -run '^$$' -fuzz FuzzNegotiate -fuzztime 15s ./services/frontend/app
 	go test -run '^$$' -fuzz FuzzParse -fuzztime 15s ./pkg/config
 	go test -run '^$$' -fuzz FuzzDNSAnswers -fuzztime 15s ./pkg/discovery
+	go test -run '^$$' -fuzz FuzzStream -fuzztime 15s ./pkg/endpointslices
 
 ## load: drive the local pair (started in-process) at a constant rate and report success,
 ## latency and the answers per backend pod; bin/load.json and bin/load.html (the plot) hold the
