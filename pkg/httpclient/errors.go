@@ -49,7 +49,7 @@ type Error struct {
 }
 
 // Error returns a short one-line message, e.g.
-// "call GET /: 3 attempts via dns [10.0.0.1:80 10.0.0.2:80]: connection refused".
+// "call GET /: 3 attempts via dns [10.0.0.1:80 10.0.0.2:80]: unavailable: connection refused".
 // The addresses are listed once, so the cause keeps only its essence.
 func (e *Error) Error() string {
 	var b strings.Builder
