@@ -13,7 +13,8 @@ import (
 // calls, retries and failures by discovery source. It is called from the caller's
 // goroutine, so it must be safe for concurrent use. pkg/metrics.HTTPClient implements it.
 //
-// source is how the backend was found (discovery.SourceDNS or SourceEnv), empty when it
+// source is how the backend was found (discovery.SourceDNS, SourceEnv, or another Resolver's
+// source such as endpointslices.SourceEndpointSlices), empty when it
 // never was. result is a short, fixed word, so that it can be a metric label:
 //
 //   - calls: "ok" (a 2xx Result), "1xx", "3xx", "4xx" or "5xx" (a Result with another

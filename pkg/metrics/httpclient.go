@@ -21,7 +21,7 @@ type HTTPClient struct {
 }
 
 // clientLabels are the labels of every client metric: source is how the backend was found
-// (dns, env, or none when it never was) and result how the call or attempt ended.
+// (dns, env, endpointslices, or none when it never was) and result how the call or attempt ended.
 var clientLabels = []string{"source", "result"}
 
 // NewHTTPClient registers http_client_calls_total, http_client_call_duration_seconds and
