@@ -14,8 +14,8 @@ import (
 // goroutine, so it must be safe for concurrent use. pkg/metrics.HTTPClient implements it.
 //
 // source is how the backend was found (discovery.SourceDNS, SourceEnv, or another Resolver's
-// source such as endpointslices.SourceEndpointSlices), empty when it
-// never was. result is a short, fixed word, so that it can be a metric label:
+// source such as endpointslices.SourceEndpointSlices), empty when it never was. result is a
+// short, fixed word, so that it can be a metric label:
 //
 //   - calls: "ok" (a 2xx Result), "1xx", "3xx", "4xx" or "5xx" (a Result with another
 //     status), "timeout", "bad_gateway", "unavailable" and "no_endpoint" (the errors
