@@ -363,6 +363,10 @@ echo "$spread"
 expect "watch spread: 60 of 60 calls succeeded, 20 per backend pod" "$spread" \
   '.requested == 60 and .succeeded == 60 and ([.by_pod[]] | length == 3 and all(. == 20)) and ([.by_pod | keys[] | IN($pods[])] | all)' \
   --argjson pods "$BACKEND_PODS"
+ready=$(curl -sS --max-time 10 "http://$NODE_IP:$port/metrics" |
+  awk '$1 == "discovery_endpointslices_ready_endpoints{service=\"backend-service\"}" { print $2 }')
+[ "$ready" = 3 ] && pass "watch: /metrics says discovery_endpointslices_ready_endpoints{service=\"backend-service\"} $ready" ||
+  fail "watch: /metrics says discovery_endpointslices_ready_endpoints{service=\"backend-service\"} '$ready', want 3"
 watch_pod=$(kubectl get pods -l app=frontend-watch -o name | head -n 1)
 kubectl logs "$watch_pod" | grep -q '"discovery":"endpointslices"' &&
   pass "watch: $watch_pod logged its EndpointSlice view: $(kubectl logs "$watch_pod" | grep -m1 '"discovery":"endpointslices"' | cut -c1-200)" ||

@@ -53,19 +53,20 @@ type Watcher struct {
 	errNoReady   error
 
 	running atomic.Bool
+	obs     Observer // nil: nothing is reported
 	// bySlice holds each slice's usable addresses, by slice name. Only Run's goroutine
 	// touches it.
 	bySlice map[string][]string
 }
 
 // New returns a Watcher of cfg's Service through api; nothing happens until Run is called.
-// A nil logger discards the logs.
-func New(cfg Config, api API, logger *slog.Logger) *Watcher {
+// A nil logger discards the logs. opts add optional collaborators, such as WithObserver.
+func New(cfg Config, api API, logger *slog.Logger, opts ...Option) *Watcher {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	name := cfg.Service + "." + cfg.Namespace
-	return &Watcher{
+	w := &Watcher{
 		cfg:          cfg,
 		api:          api,
 		log:          logger.With(slog.String("discovery", string(SourceEndpointSlices)), slog.String("target_service", cfg.Service), slog.String("target_namespace", cfg.Namespace)),
@@ -75,6 +76,10 @@ func New(cfg Config, api API, logger *slog.Logger) *Watcher {
 		errNoReady:   fmt.Errorf("resolve %s: %w: no ready endpoints", name, discovery.ErrNotFound),
 		bySlice:      map[string][]string{},
 	}
+	for _, opt := range opts {
+		opt(w)
+	}
+	return w
 }
 
 // Resolve returns the Service's ready addresses as last seen, sorted. It never blocks: the
@@ -121,6 +126,9 @@ func (w *Watcher) publish() {
 	}
 	w.state.Store(&discovery.Endpoint{Source: SourceEndpointSlices, Name: w.name, Addrs: addrs})
 	w.log.Info("ready endpoints changed", slog.Int("endpoints", len(addrs)))
+	if w.obs != nil {
+		w.obs.ObserveReady(w.cfg.Service, len(addrs))
+	}
 	if old == nil {
 		close(w.synced)
 	}

@@ -95,6 +95,9 @@ func (w *Watcher) Run(ctx context.Context) error {
 		case err != nil:
 			// A failed watch keeps rv: if it expired meanwhile, the next watch says so.
 			wait = next(b)
+			if w.obs != nil {
+				w.obs.ObserveFailure(w.cfg.Service)
+			}
 			w.log.Warn("endpointslices request failed",
 				slog.String("error", err.Error()), slog.Int64("retry_in_ms", wait.Milliseconds()))
 		case !listing && events == 0:

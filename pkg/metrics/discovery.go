@@ -49,3 +49,41 @@ func (m *Discovery) ObserveLookup(service string, source discovery.Source, d tim
 	m.lookups.WithLabelValues(service, string(source), result).Inc()
 	m.duration.WithLabelValues(service, string(source)).Observe(d.Seconds())
 }
+
+// EndpointSlices records the health of EndpointSlice watches. It implements
+// endpointslices.Observer; pass it with endpointslices.WithObserver.
+//
+// discovery_endpointslices_ready_endpoints at 0 means calls get 503 at once; failures rising
+// means the frontend is serving from its last view (or, before the first list, from DNS) and
+// the watch needs attention, typically RBAC or egress to the API server.
+type EndpointSlices struct {
+	ready    *prometheus.GaugeVec
+	failures *prometheus.CounterVec
+}
+
+// NewEndpointSlices registers discovery_endpointslices_ready_endpoints and
+// discovery_endpointslices_failures_total with reg. It panics if they are registered already.
+func NewEndpointSlices(reg prometheus.Registerer) *EndpointSlices {
+	m := &EndpointSlices{
+		ready: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "discovery_endpointslices_ready_endpoints",
+			Help: "Ready addresses of the watched Service, as its EndpointSlices last said, by service.",
+		}, []string{"service"}),
+		failures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "discovery_endpointslices_failures_total",
+			Help: "Failed lists and watches of EndpointSlices (each retried after a backoff), by service.",
+		}, []string{"service"}),
+	}
+	reg.MustRegister(m.ready, m.failures)
+	return m
+}
+
+// ObserveReady sets the ready count of service.
+func (m *EndpointSlices) ObserveReady(service string, ready int) {
+	m.ready.WithLabelValues(service).Set(float64(ready))
+}
+
+// ObserveFailure counts a failed list or watch of service.
+func (m *EndpointSlices) ObserveFailure(service string) {
+	m.failures.WithLabelValues(service).Inc()
+}

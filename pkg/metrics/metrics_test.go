@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/svc2svc/svc2svc/pkg/discovery"
+	"github.com/svc2svc/svc2svc/pkg/endpointslices"
 	"github.com/svc2svc/svc2svc/pkg/httpclient"
 	"github.com/svc2svc/svc2svc/pkg/httpserver"
 	"github.com/svc2svc/svc2svc/pkg/metrics"
@@ -16,9 +17,10 @@ import (
 
 // The types here are the observers of the packages that record traffic.
 var (
-	_ httpserver.Observer = (*metrics.HTTPServer)(nil)
-	_ httpclient.Observer = (*metrics.HTTPClient)(nil)
-	_ discovery.Observer  = (*metrics.Discovery)(nil)
+	_ httpserver.Observer     = (*metrics.HTTPServer)(nil)
+	_ httpclient.Observer     = (*metrics.HTTPClient)(nil)
+	_ discovery.Observer      = (*metrics.Discovery)(nil)
+	_ endpointslices.Observer = (*metrics.EndpointSlices)(nil)
 )
 
 func TestHandler(t *testing.T) {
@@ -27,6 +29,7 @@ func TestHandler(t *testing.T) {
 	srv := metrics.NewHTTPServer(reg)
 	client := metrics.NewHTTPClient(reg)
 	disc := metrics.NewDiscovery(reg)
+	watch := metrics.NewEndpointSlices(reg)
 
 	for range 3 {
 		srv.ObserveRequest("/items/{id}", http.MethodGet, 200, 2*time.Millisecond)
@@ -38,6 +41,9 @@ func TestHandler(t *testing.T) {
 	client.ObserveCall("", "no_endpoint", time.Millisecond)
 	disc.ObserveLookup("backend-service", discovery.SourceDNS, time.Millisecond, errors.New("servfail"))
 	disc.ObserveLookup("backend-service", discovery.SourceEnv, time.Microsecond, nil)
+	watch.ObserveFailure("backend-service")
+	watch.ObserveReady("backend-service", 3)
+	watch.ObserveReady("backend-service", 4)
 
 	ts := httptest.NewServer(metrics.Handler(reg))
 	t.Cleanup(ts.Close)
@@ -59,6 +65,8 @@ func TestHandler(t *testing.T) {
 		{"discovery_lookups_total", []string{"service", "backend-service", "source", "dns", "result", "error"}, 1},
 		{"discovery_lookups_total", []string{"source", "env", "result", "ok"}, 1},
 		{"discovery_lookup_duration_seconds", []string{"service", "backend-service"}, 2},
+		{"discovery_endpointslices_ready_endpoints", []string{"service", "backend-service"}, 4},
+		{"discovery_endpointslices_failures_total", []string{"service", "backend-service"}, 1},
 	}
 	for _, tt := range tests {
 		if got := snap.Value(tt.name, tt.labels...); got != tt.want {

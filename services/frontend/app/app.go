@@ -103,7 +103,7 @@ func Run(ctx context.Context, args, environ []string, stdout io.Writer) error {
 	var resolver httpclient.Resolver = discovery.New(cfg.Discovery, discovery.NewDNSResolver(cfg.Discovery.DNSServer),
 		lookupEnv, discovery.WithObserver(metrics.NewDiscovery(reg)))
 	if cfg.DiscoveryMode == modeEndpointSlices {
-		watcher, err := newWatcher(cfg.Discovery, lookupEnv, logger)
+		watcher, err := newWatcher(cfg.Discovery, lookupEnv, logger, metrics.NewEndpointSlices(reg))
 		if err != nil {
 			return err
 		}
@@ -143,7 +143,7 @@ func Run(ctx context.Context, args, environ []string, stdout io.Writer) error {
 // unless DISCOVERY_NAMESPACE names another. Outside a pod, or in a pod without a service
 // account token, it fails, so the process stops before it listens rather than run on DNS
 // alone while claiming to watch.
-func newWatcher(cfg discovery.Config, lookupEnv discovery.LookupEnv, logger *slog.Logger) (*endpointslices.Watcher, error) {
+func newWatcher(cfg discovery.Config, lookupEnv discovery.LookupEnv, logger *slog.Logger, obs endpointslices.Observer) (*endpointslices.Watcher, error) {
 	api, namespace, err := endpointslices.InCluster(lookupEnv, "")
 	if err != nil {
 		return nil, fmt.Errorf("DISCOVERY_MODE=%s: %w", modeEndpointSlices, err)
@@ -152,7 +152,7 @@ func newWatcher(cfg discovery.Config, lookupEnv discovery.LookupEnv, logger *slo
 		namespace = cfg.Namespace
 	}
 	return endpointslices.New(endpointslices.Config{Service: cfg.Service, Namespace: namespace, PortName: cfg.PortName},
-		api, logger), nil
+		api, logger, endpointslices.WithObserver(obs)), nil
 }
 
 // parseArgs reports whether the frontend runs once ("call") instead of serving.
