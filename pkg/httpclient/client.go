@@ -417,17 +417,15 @@ func (c *Client) transportFailure(ctx context.Context, st *call, addr string, er
 		// Retryable only while the whole call has time; Do checks that. A connect cut
 		// short by the attempt's deadline stays unconnected: the address may be gone.
 		return st.fail(ErrTimeout, fmt.Errorf("attempt timeout %v: %w", c.cfg.AttemptTimeout, err), true)
-	case !dialed && c.markUnreachable(st.endpoint, addr):
-		// Nothing listens there or nothing answers (a pod that died, is restarting or
-		// is gone while DNS still lists it) but other addresses are left: skip it until
-		// the next resolution rather than look up again now, which would most likely
-		// list it again and cost every call a failed connect.
-		st.fail(ErrBadGateway, err, true)
-		st.unsent = true
-		return err
 	case !dialed:
-		// The address may belong to a pod that is gone: look again before the next attempt.
-		c.resolver.Invalidate()
+		// Nothing listens there or nothing answers (a pod that died, is restarting or
+		// is gone while DNS still lists it). While other addresses are left, skip it until
+		// the next resolution rather than look up again now, which would most likely list
+		// it again and cost every call a failed connect; otherwise look again before the
+		// next attempt.
+		if !c.markUnreachable(st.endpoint, addr) {
+			c.resolver.Invalidate()
+		}
 		st.fail(ErrBadGateway, err, true)
 		st.unsent = true
 		return err

@@ -35,6 +35,13 @@ func (o *observed) ObserveAttempt(source discovery.Source, result string) {
 	o.attempts = append(o.attempts, string(source)+" "+result)
 }
 
+// attemptList returns the attempts observed so far.
+func (o *observed) attemptList() []string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return slices.Clone(o.attempts)
+}
+
 func TestObserver(t *testing.T) {
 	t.Parallel()
 	short := httpclient.Config{Timeout: 300 * time.Millisecond, AttemptTimeout: 100 * time.Millisecond,

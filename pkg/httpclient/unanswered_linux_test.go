@@ -6,12 +6,10 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
-	"github.com/svc2svc/svc2svc/pkg/discovery"
 	"github.com/svc2svc/svc2svc/pkg/httpclient"
 )
 
@@ -56,25 +54,6 @@ func unansweredAddr(t testing.TB) string {
 	return ""
 }
 
-// attemptLog records what the Observer is told about attempts.
-type attemptLog struct {
-	mu       sync.Mutex
-	attempts []string
-}
-
-func (l *attemptLog) ObserveCall(discovery.Source, string, time.Duration) {}
-func (l *attemptLog) ObserveAttempt(_ discovery.Source, result string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.attempts = append(l.attempts, result)
-}
-
-func (l *attemptLog) list() []string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return slices.Clone(l.attempts)
-}
-
 // A connect nobody answers ends after ConnectTimeout, not after the attempt's timeout, and
 // the address is skipped by the calls that follow until the next resolution: a pod that is
 // gone costs one short connect, once.
@@ -82,13 +61,13 @@ func TestDoUnansweredConnectIsSkipped(t *testing.T) {
 	t.Parallel()
 	good, requests := statusServer(t, 200)
 	addrs := []string{unansweredAddr(t), good}
-	log := &attemptLog{}
+	obs := &observed{}
 	// The default ConnectTimeout (200ms), so that a busy machine never makes the good
 	// backend look unreachable. Were the connect bounded only by the attempt, the first
 	// attempt would end as "timeout" instead of "connection_error".
 	cfg := fast
 	cfg.AttemptTimeout = 3 * time.Second
-	c := newClient(t, cfg, httpclient.Deps{Resolver: fixed(addrs...), Observer: log})
+	c := newClient(t, cfg, httpclient.Deps{Resolver: fixed(addrs...), Observer: obs})
 
 	for i := range 6 {
 		res, err := c.Get(t.Context(), "/")
@@ -99,8 +78,8 @@ func TestDoUnansweredConnectIsSkipped(t *testing.T) {
 			t.Errorf("call %d answered by %s, want %s", i+1, res.Addr, good)
 		}
 	}
-	want := []string{"connection_error", "ok", "ok", "ok", "ok", "ok", "ok"}
-	if got := log.list(); !slices.Equal(got, want) {
+	want := []string{"dns connection_error", "dns ok", "dns ok", "dns ok", "dns ok", "dns ok", "dns ok"}
+	if got := obs.attemptList(); !slices.Equal(got, want) {
 		t.Errorf("attempts = %q, want %q: one failed connect, then the address skipped", got, want)
 	}
 	if got := requests.Load(); got != 6 {
@@ -114,12 +93,12 @@ func TestDoUnansweredConnectIsSkipped(t *testing.T) {
 func TestDoNoConnectAnsweredIsUnavailable(t *testing.T) {
 	t.Parallel()
 	addrs := []string{unansweredAddr(t), unansweredAddr(t)}
-	log := &attemptLog{}
+	obs := &observed{}
 	cfg := fast
 	cfg.AttemptTimeout = 3 * time.Second
 	cfg.Timeout = 20 * time.Second
 	for _, method := range []string{http.MethodGet, http.MethodPost} {
-		c := newClient(t, cfg, httpclient.Deps{Resolver: fixed(addrs...), Observer: log})
+		c := newClient(t, cfg, httpclient.Deps{Resolver: fixed(addrs...), Observer: obs})
 		_, err := c.Do(t.Context(), method, "/", []byte("x"), nil)
 		var e *httpclient.Error
 		if !errors.Is(err, httpclient.ErrUnavailable) || errors.Is(err, httpclient.ErrTimeout) || !errors.As(err, &e) {
@@ -133,9 +112,9 @@ func TestDoNoConnectAnsweredIsUnavailable(t *testing.T) {
 			t.Errorf("Do(%s) error = %v, want the connect's timeout as its cause", method, err)
 		}
 	}
-	for _, got := range log.list() {
-		if got != "connection_error" {
-			t.Errorf("attempts = %q, want only connection_error", log.list())
+	for _, got := range obs.attemptList() {
+		if got != "dns connection_error" {
+			t.Errorf("attempts = %q, want only dns connection_error", obs.attemptList())
 			break
 		}
 	}
