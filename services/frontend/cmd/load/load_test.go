@@ -15,6 +15,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/svc2svc/svc2svc/pkg/servicetest"
 )
 
 // runLoad runs the command with args and returns its output and error. Nothing here asserts
@@ -26,21 +28,10 @@ func runLoad(t *testing.T, stdin io.Reader, args ...string) (stdout, stderr stri
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	var out, errOut strings.Builder
-	err = run(ctx, args, nil, stdin, &out, &syncWriter{w: &errOut})
+	var out strings.Builder
+	var errOut servicetest.Buffer // event goroutines and the run write to it at once
+	err = run(ctx, args, nil, stdin, &out, &errOut)
 	return out.String(), errOut.String(), err
-}
-
-// syncWriter lets event goroutines and the run write to one builder.
-type syncWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (s *syncWriter) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.w.Write(p)
 }
 
 func readReport(t *testing.T, path string) Report {
