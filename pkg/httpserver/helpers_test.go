@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -121,6 +122,25 @@ func (rs *running) do(t *testing.T, method, path string, body io.Reader, header 
 }
 
 // testRoutes are the routes most tests share.
+// slowloris plays a slow-header client against the server at url: the request line and one
+// header, then nothing. It reads until the server closes the connection or waitLimit passes,
+// and returns what the server sent and whether it closed the connection.
+func slowloris(t *testing.T, url string) (got []byte, closed bool) {
+	t.Helper()
+	conn, err := net.Dial("tcp", strings.TrimPrefix(url, "http://"))
+	if err != nil {
+		t.Fatalf("Dial = %v", err)
+	}
+	defer conn.Close()
+	if _, err := io.WriteString(conn, "GET /healthz HTTP/1.1\r\nHost: x\r\n"); err != nil {
+		t.Fatalf("Write = %v", err)
+	}
+	_ = conn.SetReadDeadline(time.Now().Add(waitLimit))
+	got, err = io.ReadAll(conn)
+	var ne net.Error
+	return got, !errors.As(err, &ne) || !ne.Timeout()
+}
+
 func testRoutes(r chi.Router) {
 	r.Get("/items/{id}", func(w http.ResponseWriter, r *http.Request) {
 		httpserver.WriteJSON(w, http.StatusOK, map[string]string{"id": chi.URLParam(r, "id")})

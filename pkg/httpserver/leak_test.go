@@ -1,14 +1,10 @@
 package httpserver_test
 
 import (
-	"errors"
-	"io"
-	"net"
 	"net/http"
 	"runtime"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/svc2svc/svc2svc/pkg/httpserver"
 	"github.com/svc2svc/svc2svc/pkg/servicetest"
@@ -26,17 +22,7 @@ func TestNoGoroutineLeaks(t *testing.T) {
 		run     func(t *testing.T, rs *running)
 	}{
 		{"slowloris cut off by ReadHeaderTimeout", []string{"READ_HEADER_TIMEOUT=100ms"}, func(t *testing.T, rs *running) {
-			conn, err := net.Dial("tcp", strings.TrimPrefix(rs.url, "http://"))
-			if err != nil {
-				t.Fatalf("Dial = %v", err)
-			}
-			defer conn.Close()
-			if _, err := io.WriteString(conn, "GET /healthz HTTP/1.1\r\nHost: x\r\n"); err != nil {
-				t.Fatalf("Write = %v", err)
-			}
-			_ = conn.SetReadDeadline(time.Now().Add(waitLimit))
-			var ne net.Error
-			if _, err := io.ReadAll(conn); errors.As(err, &ne) && ne.Timeout() {
+			if _, closed := slowloris(t, rs.url); !closed {
 				t.Errorf("server kept a connection with unfinished headers open")
 			}
 		}},

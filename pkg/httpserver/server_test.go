@@ -270,19 +270,8 @@ func TestShutdownTimeout(t *testing.T) {
 func TestReadHeaderTimeout(t *testing.T) {
 	t.Parallel()
 	srv := start(t, testConfig(t, "READ_HEADER_TIMEOUT=100ms"), httpserver.Deps{}, testRoutes)
-	conn, err := net.Dial("tcp", strings.TrimPrefix(srv.url, "http://"))
-	if err != nil {
-		t.Fatalf("Dial = %v", err)
-	}
-	defer conn.Close()
-	// A slowloris client: the request line and one header, then nothing.
-	if _, err := io.WriteString(conn, "GET /healthz HTTP/1.1\r\nHost: x\r\n"); err != nil {
-		t.Fatalf("Write = %v", err)
-	}
-	_ = conn.SetReadDeadline(time.Now().Add(waitLimit))
-	got, err := io.ReadAll(conn)
-	var ne net.Error
-	if errors.As(err, &ne) && ne.Timeout() {
+	got, closed := slowloris(t, srv.url)
+	if !closed {
 		t.Fatalf("server kept a connection with unfinished headers open")
 	}
 	if len(got) != 0 {
