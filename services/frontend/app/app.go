@@ -44,6 +44,11 @@ type Config struct {
 	// SpreadTimeout bounds a whole /api/spread request; it must end before the server's
 	// WriteTimeout cuts the response off.
 	SpreadTimeout time.Duration `env:"SPREAD_TIMEOUT" envDefault:"10s"`
+	// CallWait bounds how long the one-shot mode ("frontend call") keeps retrying while no
+	// backend accepts its connection or none can be found. A NetworkPolicy enforcer programs
+	// a new pod's rules a few seconds after it starts, so a Job's first connects are refused;
+	// curl --retry-connrefused exists for the same reason. 0 makes one call only.
+	CallWait time.Duration `env:"CALL_WAIT" envDefault:"30s"`
 }
 
 // The values of DISCOVERY_MODE.
@@ -124,7 +129,7 @@ func Run(ctx context.Context, args, environ []string, stdout io.Writer) error {
 	backend := newBackendCaller(client)
 
 	if oneShot {
-		return callOnce(ctx, backend, tel, stdout)
+		return callOnce(ctx, backend, tel, cfg.CallWait, logger, stdout)
 	}
 	srv := httpserver.New(cfg.Server, httpserver.Deps{
 		Logger:         logger,

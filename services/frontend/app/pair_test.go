@@ -397,8 +397,44 @@ func TestCallOnce(t *testing.T) {
 	}
 
 	out.Reset()
-	err := app.Run(ctx, []string{"call"}, []string{"DISCOVERY_SKIP_DNS=true"}, &out)
+	err := app.Run(ctx, []string{"call"}, []string{"DISCOVERY_SKIP_DNS=true", "CALL_WAIT=1s"}, &out)
 	if err == nil || !strings.Contains(out.String(), "failed (503") {
 		t.Errorf("Run(call) without a backend = %v, printed %q; want an error and a 503 report", err, out.String())
+	}
+	if n := strings.Count(out.String(), "will retry"); n < 2 {
+		t.Errorf("Run(call) without a backend and CALL_WAIT=1s logged %d retries, want at least 2:\n%s", n, out.String())
+	}
+}
+
+// TestCallOnceWaitsForRefusedConnects is the client Job's first seconds under an enforced
+// NetworkPolicy: the backend's address refuses connections at first, then accepts them. The
+// one-shot call keeps trying (within CALL_WAIT) and prints the answer.
+func TestCallOnceWaitsForRefusedConnects(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("listen: %v", err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // refused from now on, until the backend takes the port below
+	environ := []string{"DISCOVERY_SKIP_DNS=true", "BACKEND_SERVICE_SERVICE_HOST=127.0.0.1",
+		"BACKEND_SERVICE_SERVICE_PORT=" + strconv.Itoa(int(port(t, addr))), "CALL_WAIT=20s"}
+	var out servicetest.Buffer
+	done := make(chan error, 1)
+	go func() { done <- app.Run(t.Context(), []string{"call"}, environ, &out) }()
+	// The backend comes up once the call has been refused at least once.
+	deadline := time.Now().Add(15 * time.Second)
+	for !strings.Contains(out.String(), "will retry") {
+		if time.Now().After(deadline) {
+			t.Fatalf("Run(call) logged no refused try in 15s:\n%s", out.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	startBackend(t, "backend-late", "PORT="+strconv.Itoa(int(port(t, addr))))
+	if err := <-done; err != nil {
+		t.Fatalf("Run(call) = %v, want nil once the backend listens; output:\n%s", err, out.String())
+	}
+	if !strings.Contains(out.String(), "pod: backend-late") {
+		t.Errorf("Run(call) printed %q, want the late backend's answer", out.String())
 	}
 }
