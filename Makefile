@@ -4,11 +4,11 @@ MODULES := $(shell go list -f '{{.Dir}}/...' -m)
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 BENCHTIME ?= 1s
 
-.PHONY: run test fmt vet staticcheck tidy-check bench fuzz build e2e check load bench-compare
+.PHONY: run test fmt vet staticcheck tidy-check deps-check bench fuzz build e2e check load bench-compare
 
 ## run: start 3 backend replicas, a loopback DNS server and the frontend; Ctrl-C stops all.
 run:
-	go run ./services/frontend/cmd/localpair
+	go run ./tools/cmd/localpair
 
 ## test: unit and integration tests of all modules with the race detector.
 test:
@@ -26,8 +26,15 @@ staticcheck:
 
 ## tidy-check: fail when go mod tidy changes any module.
 tidy-check:
-	@for d in pkg services/backend services/frontend; do (cd $$d && go mod tidy) || exit 1; done
+	@for d in pkg services/backend services/frontend tools; do (cd $$d && go mod tidy) || exit 1; done
 	@git diff --exit-code -- '*go.mod' '*go.sum' || { echo "go mod tidy changed the files above"; exit 1; }
+
+## deps-check: fail when a service binary links a test helper (pkg/*test), the tools module or
+## the load harness's vegeta: what ships stays apart from what helps.
+deps-check:
+	@bad=$$(for s in backend frontend; do go list -deps ./services/$$s | sed "s#^#$$s: #"; done | \
+	  grep -E 'svc2svc/svc2svc/(pkg/[^ ]*test|tools)($$|/)|tsenart/vegeta' || true); \
+	  if [ -n "$$bad" ]; then echo "service binaries link helpers:"; echo "$$bad"; exit 1; fi
 
 ## bench: the benchmarks of all modules (no tests).
 bench:
@@ -46,18 +53,18 @@ fuzz:
 ## load: drive the local pair (started in-process) at a constant rate and report success,
 ## latency and the answers per backend pod; bin/load.json and bin/load.html (the plot) hold the
 ## results. LOAD_FLAGS adds or overrides harness flags, e.g. LOAD_FLAGS='-rate 300 -duration 30s'
-## (see go run ./services/frontend/cmd/load -h). Exits 1 on any failed request.
+## (see go run ./tools/cmd/load -h). Exits 1 on any failed request.
 LOAD_FLAGS ?=
 load:
 	mkdir -p bin
-	go run ./services/frontend/cmd/load -rate 100 -duration 10s -json bin/load.json -plot bin/load.html $(LOAD_FLAGS)
+	go run ./tools/cmd/load -rate 100 -duration 10s -json bin/load.json -plot bin/load.html $(LOAD_FLAGS)
 
 ## bench-compare: backend alone, frontend -> backend and httputil.ReverseProxy -> backend on
 ## loopback, each at max rate with 8 requests in flight, in 3 rounds; prints the medians.
 ## COMPARE_FLAGS adds or overrides flags, e.g. COMPARE_FLAGS='-rate 2000' for a fixed rate.
 COMPARE_FLAGS ?=
 bench-compare:
-	go run ./services/frontend/cmd/load -bench-compare -rate 0 -max-workers 8 -duration 5s -rounds 3 $(COMPARE_FLAGS)
+	go run ./tools/cmd/load -bench-compare -rate 0 -max-workers 8 -duration 5s -rounds 3 $(COMPARE_FLAGS)
 
 build:
 	mkdir -p bin
@@ -69,4 +76,4 @@ e2e:
 	bash scripts/e2e.sh
 
 ## check: everything CI runs before the e2e.
-check: fmt vet staticcheck test tidy-check
+check: fmt vet staticcheck test tidy-check deps-check

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # e2e-load.sh proves the pair under a constant load, with the load harness
-# (services/frontend/cmd/load, vegeta): every run prints the harness's summary (requests, success
+# (tools/cmd/load, vegeta): every run prints the harness's summary (requests, success
 # ratio, latency percentiles, answers per backend pod) and fails on a single failed request.
 #
 #   1. Even spread despite keep-alive: 3,000 GET / at 100/s through
@@ -193,7 +193,7 @@ URL=http://$NODE_IP:$(kubectl get svc frontend-service -o jsonpath='{.spec.ports
 HEADLESS_URL=http://$NODE_IP:$(kubectl get svc frontend-headless -o jsonpath='{.spec.ports[0].nodePort}')
 WATCH_URL=http://$NODE_IP:$(kubectl get svc frontend-watch -o jsonpath='{.spec.ports[0].nodePort}')
 LOAD=$WORK/load
-go build -o "$LOAD" ./services/frontend/cmd/load || fail "go build ./services/frontend/cmd/load"
+go build -o "$LOAD" ./tools/cmd/load || fail "go build ./tools/cmd/load"
 FRONTEND_REPLICAS=$(kubectl get deployment frontend-deployment -o jsonpath='{.spec.replicas}')
 [ "$(kubectl get deployment backend-deployment -o jsonpath='{.status.readyReplicas}')" = 3 ] ||
   fail "want 3 ready backend replicas to start with"

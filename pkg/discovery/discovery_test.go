@@ -10,16 +10,16 @@ import (
 	"time"
 
 	"github.com/svc2svc/svc2svc/pkg/discovery"
-	"github.com/svc2svc/svc2svc/pkg/localdns"
+	"github.com/svc2svc/svc2svc/pkg/dnstest"
 )
 
 // Every test resolves through its own loopback server (or skips DNS): no query may leave
 // the machine, and per-test servers make Queries() exact under t.Parallel.
-func startDNS(t *testing.T) *localdns.Server {
+func startDNS(t *testing.T) *dnstest.Server {
 	t.Helper()
-	s, err := localdns.Start("127.0.0.1:0")
+	s, err := dnstest.Start("127.0.0.1:0")
 	if err != nil {
-		t.Fatalf("localdns.Start: %v", err)
+		t.Fatalf("dnstest.Start: %v", err)
 	}
 	t.Cleanup(func() { s.Close() })
 	return s
@@ -35,7 +35,7 @@ func mapEnv(vars map[string]string) discovery.LookupEnv {
 
 // newResolver returns a Resolver for cfg (Service defaulting to backend-service) that
 // queries only s.
-func newResolver(cfg discovery.Config, s *localdns.Server, env map[string]string) *discovery.Resolver {
+func newResolver(cfg discovery.Config, s *dnstest.Server, env map[string]string) *discovery.Resolver {
 	if cfg.Service == "" {
 		cfg.Service = "backend-service"
 	}
@@ -50,14 +50,14 @@ func resolve(t *testing.T, r *discovery.Resolver) (discovery.Endpoint, error) {
 }
 
 // threeReplicas publishes backend-service the way the local run does.
-func threeReplicas(s *localdns.Server) {
+func threeReplicas(s *dnstest.Server) {
 	s.SetA("backend-1.test.local", "127.0.0.1")
 	s.SetA("backend-2.test.local", "127.0.0.1")
 	s.SetA("backend-3.test.local", "127.0.0.1", "127.0.0.2")
 	s.SetSRV("_http._tcp.backend-service",
-		localdns.SRV{Target: "backend-1.test.local", Port: 8081},
-		localdns.SRV{Target: "backend-2.test.local", Port: 8082},
-		localdns.SRV{Target: "backend-3.test.local", Port: 8083})
+		dnstest.SRV{Target: "backend-1.test.local", Port: 8081},
+		dnstest.SRV{Target: "backend-2.test.local", Port: 8082},
+		dnstest.SRV{Target: "backend-3.test.local", Port: 8083})
 }
 
 // k8sEnv is what the kubelet injects for backend-service with a port named http.
@@ -74,24 +74,24 @@ func TestResolve(t *testing.T) {
 	tests := []struct {
 		name  string
 		cfg   discovery.Config
-		setup func(s *localdns.Server)
+		setup func(s *dnstest.Server)
 		env   map[string]string
 		want  discovery.Endpoint
 	}{
 		{
 			name:  "A records with the default port",
-			setup: func(s *localdns.Server) { s.SetA("backend-service", "10.0.0.1", "10.0.0.2") },
+			setup: func(s *dnstest.Server) { s.SetA("backend-service", "10.0.0.1", "10.0.0.2") },
 			want:  discovery.Endpoint{Source: discovery.SourceDNS, Name: "backend-service", Addrs: []string{"10.0.0.1:80", "10.0.0.2:80"}},
 		},
 		{
 			name:  "A record with a configured port",
 			cfg:   discovery.Config{DefaultPort: 8080},
-			setup: func(s *localdns.Server) { s.SetA("backend-service", "10.0.0.1") },
+			setup: func(s *dnstest.Server) { s.SetA("backend-service", "10.0.0.1") },
 			want:  discovery.Endpoint{Source: discovery.SourceDNS, Name: "backend-service", Addrs: []string{"10.0.0.1:8080"}},
 		},
 		{
 			name:  "AAAA record",
-			setup: func(s *localdns.Server) { s.SetA("backend-service", "fd00::1") },
+			setup: func(s *dnstest.Server) { s.SetA("backend-service", "fd00::1") },
 			want:  discovery.Endpoint{Source: discovery.SourceDNS, Name: "backend-service", Addrs: []string{"[fd00::1]:80"}},
 		},
 		{
@@ -104,26 +104,26 @@ func TestResolve(t *testing.T) {
 		{
 			name: "SRV duplicates and unresolvable targets dropped",
 			cfg:  discovery.Config{PortName: "http"},
-			setup: func(s *localdns.Server) {
+			setup: func(s *dnstest.Server) {
 				s.SetA("pod-a.test", "10.1.0.1")
 				s.SetSRV("_http._tcp.backend-service",
-					localdns.SRV{Target: "pod-a.test", Port: 8080},
-					localdns.SRV{Target: "gone.test", Port: 8080},
-					localdns.SRV{Target: "POD-A.test", Port: 8080})
+					dnstest.SRV{Target: "pod-a.test", Port: 8080},
+					dnstest.SRV{Target: "gone.test", Port: 8080},
+					dnstest.SRV{Target: "POD-A.test", Port: 8080})
 			},
 			want: discovery.Endpoint{Source: discovery.SourceDNS, Name: "backend-service", Addrs: []string{"10.1.0.1:8080"}},
 		},
 		{
 			name:  "no SRV record falls back to A with the default port",
 			cfg:   discovery.Config{PortName: "http"},
-			setup: func(s *localdns.Server) { s.SetA("backend-service", "10.0.0.1") },
+			setup: func(s *dnstest.Server) { s.SetA("backend-service", "10.0.0.1") },
 			want:  discovery.Endpoint{Source: discovery.SourceDNS, Name: "backend-service", Addrs: []string{"10.0.0.1:80"}},
 		},
 		{
 			name: "SRV whose targets do not resolve falls back to A",
 			cfg:  discovery.Config{PortName: "http"},
-			setup: func(s *localdns.Server) {
-				s.SetSRV("_http._tcp.backend-service", localdns.SRV{Target: "gone.test", Port: 8080})
+			setup: func(s *dnstest.Server) {
+				s.SetSRV("_http._tcp.backend-service", dnstest.SRV{Target: "gone.test", Port: 8080})
 				s.SetA("backend-service", "10.0.0.1")
 			},
 			want: discovery.Endpoint{Source: discovery.SourceDNS, Name: "backend-service", Addrs: []string{"10.0.0.1:80"}},
@@ -131,12 +131,12 @@ func TestResolve(t *testing.T) {
 		{
 			name: "SRV answer too big for UDP is fetched over TCP",
 			cfg:  discovery.Config{PortName: "http"},
-			setup: func(s *localdns.Server) {
-				var targets []localdns.SRV
+			setup: func(s *dnstest.Server) {
+				var targets []dnstest.SRV
 				for i := range 40 {
 					host := fmt.Sprintf("replica-with-a-rather-long-name-%02d.backend.test.local", i)
 					s.SetA(host, "10.2.0.1")
-					targets = append(targets, localdns.SRV{Target: host, Port: uint16(9000 + i)})
+					targets = append(targets, dnstest.SRV{Target: host, Port: uint16(9000 + i)})
 				}
 				s.SetSRV("_http._tcp.backend-service", targets...)
 			},
@@ -151,7 +151,7 @@ func TestResolve(t *testing.T) {
 		{
 			name: "namespace queries the FQDN",
 			cfg:  discovery.Config{Namespace: "prod"},
-			setup: func(s *localdns.Server) {
+			setup: func(s *dnstest.Server) {
 				s.SetA("backend-service", "10.9.9.9") // the short name must not be asked
 				s.SetA("backend-service.prod.svc.cluster.local.", "10.0.0.7")
 			},
@@ -160,9 +160,9 @@ func TestResolve(t *testing.T) {
 		{
 			name: "namespace, cluster domain and SRV",
 			cfg:  discovery.Config{Namespace: "prod", ClusterDomain: "corp.example.", PortName: "http"},
-			setup: func(s *localdns.Server) {
+			setup: func(s *dnstest.Server) {
 				s.SetA("pod-1.test", "10.1.0.1")
-				s.SetSRV("_http._tcp.backend-service.prod.svc.corp.example", localdns.SRV{Target: "pod-1.test", Port: 8080})
+				s.SetSRV("_http._tcp.backend-service.prod.svc.corp.example", dnstest.SRV{Target: "pod-1.test", Port: 8080})
 			},
 			want: discovery.Endpoint{Source: discovery.SourceDNS, Name: "backend-service.prod.svc.corp.example.", Addrs: []string{"10.1.0.1:8080"}},
 		},
@@ -173,27 +173,27 @@ func TestResolve(t *testing.T) {
 		},
 		{
 			name:  "SERVFAIL falls back to env",
-			setup: func(s *localdns.Server) { s.SetA("backend-service", "10.0.0.1"); s.SetMode(localdns.ModeServFail) },
+			setup: func(s *dnstest.Server) { s.SetA("backend-service", "10.0.0.1"); s.SetMode(dnstest.ModeServFail) },
 			env:   k8sEnv,
 			want:  envEndpoint,
 		},
 		{
 			name:  "server that never answers falls back to env",
 			cfg:   discovery.Config{LookupTimeout: 100 * time.Millisecond, PortName: "http"},
-			setup: func(s *localdns.Server) { threeReplicas(s); s.SetMode(localdns.ModeNoAnswer) },
+			setup: func(s *dnstest.Server) { threeReplicas(s); s.SetMode(dnstest.ModeNoAnswer) },
 			env:   k8sEnv,
 			want:  envEndpoint,
 		},
 		{
 			name:  "empty answer falls back to env",
-			setup: func(s *localdns.Server) { s.SetA("backend-service") },
+			setup: func(s *dnstest.Server) { s.SetA("backend-service") },
 			env:   k8sEnv,
 			want:  envEndpoint,
 		},
 		{
 			name:  "SkipDNS reads env even when DNS knows the name",
 			cfg:   discovery.Config{SkipDNS: true},
-			setup: func(s *localdns.Server) { s.SetA("backend-service", "10.0.0.1") },
+			setup: func(s *dnstest.Server) { s.SetA("backend-service", "10.0.0.1") },
 			env:   k8sEnv,
 			want:  envEndpoint,
 		},
@@ -250,7 +250,7 @@ func TestResolveNotFound(t *testing.T) {
 	tests := []struct {
 		name  string
 		cfg   discovery.Config
-		setup func(s *localdns.Server)
+		setup func(s *dnstest.Server)
 		env   map[string]string
 		want  []string // parts of the message
 	}{
@@ -262,15 +262,15 @@ func TestResolveNotFound(t *testing.T) {
 		{
 			name:  "SRV and A both fail",
 			cfg:   discovery.Config{PortName: "http"},
-			setup: func(s *localdns.Server) { s.SetMode(localdns.ModeServFail) },
+			setup: func(s *dnstest.Server) { s.SetMode(dnstest.ModeServFail) },
 			want:  []string{"lookup _http._tcp.backend-service", "lookup backend-service", "BACKEND_SERVICE_SERVICE_PORT_HTTP not set"},
 		},
 		{
 			name: "timeout and no env",
 			cfg:  discovery.Config{LookupTimeout: 100 * time.Millisecond},
-			setup: func(s *localdns.Server) {
+			setup: func(s *dnstest.Server) {
 				s.SetA("backend-service", "10.0.0.1")
-				s.SetMode(localdns.ModeNoAnswer)
+				s.SetMode(dnstest.ModeNoAnswer)
 			},
 			want: []string{"dns: lookup backend-service", "i/o timeout", "BACKEND_SERVICE_SERVICE_HOST not set"},
 		},

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/svc2svc/svc2svc/pkg/discovery"
-	"github.com/svc2svc/svc2svc/pkg/localdns"
+	"github.com/svc2svc/svc2svc/pkg/dnstest"
 )
 
 // FuzzDNSAnswers has a loopback DNS server answer with arbitrary SRV targets and ports and
@@ -36,7 +36,7 @@ func FuzzDNSAnswers(f *testing.F) {
 		publish(target1, ip1)
 		publish(target2, ip2)
 		publish("backend-service", serviceIP)
-		s.SetSRV("_http._tcp.backend-service", localdns.SRV{Target: target1, Port: port1}, localdns.SRV{Target: target2, Port: port2})
+		s.SetSRV("_http._tcp.backend-service", dnstest.SRV{Target: target1, Port: port1}, dnstest.SRV{Target: target2, Port: port2})
 		// A short lookup bound: an answer the server cannot encode is never sent, and the
 		// query then waits for the whole bound.
 		r := newResolver(discovery.Config{PortName: "http", LookupTimeout: 200 * time.Millisecond}, s, nil)

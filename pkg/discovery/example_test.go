@@ -5,24 +5,24 @@ import (
 	"fmt"
 
 	"github.com/svc2svc/svc2svc/pkg/discovery"
-	"github.com/svc2svc/svc2svc/pkg/localdns"
+	"github.com/svc2svc/svc2svc/pkg/dnstest"
 )
 
 // Example resolves backend-service the way the frontend does in the local run: a loopback
 // DNS server publishes three replicas on different ports through SRV, and when DNS stops
 // answering the variables Kubernetes injects take over.
 func Example() {
-	dns, err := localdns.Start("127.0.0.1:0")
+	dns, err := dnstest.Start("127.0.0.1:0")
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
 	defer dns.Close()
-	var targets []localdns.SRV
+	var targets []dnstest.SRV
 	for i, port := range []uint16{8081, 8082, 8083} {
 		host := fmt.Sprintf("backend-%d.svc2svc.local", i+1)
 		dns.SetA(host, "127.0.0.1")
-		targets = append(targets, localdns.SRV{Target: host, Port: port})
+		targets = append(targets, dnstest.SRV{Target: host, Port: port})
 	}
 	dns.SetSRV("_http._tcp.backend-service", targets...)
 
@@ -37,7 +37,7 @@ func Example() {
 	ep, err := r.Resolve(context.Background())
 	fmt.Println(ep.Source, ep.Name, ep.Addrs, err)
 
-	dns.SetMode(localdns.ModeServFail)
+	dns.SetMode(dnstest.ModeServFail)
 	ep, err = r.Resolve(context.Background())
 	fmt.Println(ep.Source, ep.Name, ep.Addrs, err)
 	// Output:

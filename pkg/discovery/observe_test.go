@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/svc2svc/svc2svc/pkg/discovery"
-	"github.com/svc2svc/svc2svc/pkg/localdns"
+	"github.com/svc2svc/svc2svc/pkg/dnstest"
 )
 
 // lookups is a fake discovery.Observer that keeps "service source ok|error" per lookup.
@@ -41,7 +41,7 @@ func TestObserver(t *testing.T) {
 	tests := []struct {
 		name    string
 		cfg     discovery.Config
-		dns     func(s *localdns.Server)
+		dns     func(s *dnstest.Server)
 		env     map[string]string
 		resolve int // how many times to resolve
 		want    []string
@@ -49,14 +49,14 @@ func TestObserver(t *testing.T) {
 		{
 			name:    "dns answers, then the cache",
 			cfg:     discovery.Config{TTL: time.Hour},
-			dns:     func(s *localdns.Server) { s.SetA("backend-service", "10.0.0.1") },
+			dns:     func(s *dnstest.Server) { s.SetA("backend-service", "10.0.0.1") },
 			resolve: 3,
 			want:    []string{"backend-service dns ok"},
 		},
 		{
 			name:    "dns fails, env answers",
 			cfg:     discovery.Config{TTL: time.Hour},
-			dns:     func(s *localdns.Server) { s.SetMode(localdns.ModeServFail) },
+			dns:     func(s *dnstest.Server) { s.SetMode(dnstest.ModeServFail) },
 			env:     env,
 			resolve: 2,
 			want:    []string{"backend-service dns error", "backend-service env ok"},

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/svc2svc/svc2svc/pkg/discovery"
-	"github.com/svc2svc/svc2svc/pkg/localdns"
+	"github.com/svc2svc/svc2svc/pkg/dnstest"
 )
 
 func TestCache(t *testing.T) {
@@ -91,7 +91,7 @@ func TestConcurrentResolve(t *testing.T) {
 	t.Parallel()
 	s := startDNS(t)
 	threeReplicas(s)
-	s.SetSRV("_http._tcp.backend-service.prod.svc.cluster.local.", localdns.SRV{Target: "backend-1.test.local", Port: 8081})
+	s.SetSRV("_http._tcp.backend-service.prod.svc.cluster.local.", dnstest.SRV{Target: "backend-1.test.local", Port: 8081})
 	r := newResolver(discovery.Config{Namespace: "prod", PortName: "http", TTL: time.Hour}, s, nil)
 	want := []string{"127.0.0.1:8081"}
 
@@ -131,7 +131,7 @@ func TestConcurrentResolve(t *testing.T) {
 func TestResolveOutlivesCaller(t *testing.T) {
 	t.Parallel()
 	s := startDNS(t)
-	s.SetMode(localdns.ModeNoAnswer)
+	s.SetMode(dnstest.ModeNoAnswer)
 	r := newResolver(discovery.Config{TTL: time.Hour, LookupTimeout: 300 * time.Millisecond}, s, k8sEnv)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
@@ -164,9 +164,9 @@ func TestNewPanicsWithoutDNS(t *testing.T) {
 // under 200 ns/op and no allocation. The resolver has an Observer, as in the services, to
 // show that metrics cost the cached path nothing.
 func BenchmarkResolveCached(b *testing.B) {
-	s, err := localdns.Start("127.0.0.1:0")
+	s, err := dnstest.Start("127.0.0.1:0")
 	if err != nil {
-		b.Fatalf("localdns.Start: %v", err)
+		b.Fatalf("dnstest.Start: %v", err)
 	}
 	defer s.Close()
 	threeReplicas(s)

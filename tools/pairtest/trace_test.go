@@ -1,4 +1,4 @@
-package app_test
+package pairtest_test
 
 import (
 	"net"
@@ -6,8 +6,8 @@ import (
 	"strconv"
 	"testing"
 
-	"github.com/svc2svc/svc2svc/pkg/localdns"
-	"github.com/svc2svc/svc2svc/pkg/otlpreceiver"
+	"github.com/svc2svc/svc2svc/pkg/dnstest"
+	"github.com/svc2svc/svc2svc/pkg/otlptest"
 	"github.com/svc2svc/svc2svc/pkg/servicetest"
 )
 
@@ -15,11 +15,11 @@ import (
 // a collector in a cluster, and read back what crossed the wire. Telemetry is flushed when Run
 // returns, so every service is stopped before the spans are read.
 
-func startReceiver(t *testing.T) *otlpreceiver.Receiver {
+func startReceiver(t *testing.T) *otlptest.Receiver {
 	t.Helper()
-	rcv, err := otlpreceiver.Start("127.0.0.1:0")
+	rcv, err := otlptest.Start("127.0.0.1:0")
 	if err != nil {
-		t.Fatalf("otlpreceiver.Start: %v", err)
+		t.Fatalf("otlptest.Start: %v", err)
 	}
 	t.Cleanup(func() { rcv.Close() })
 	return rcv
@@ -37,9 +37,9 @@ func stopAll(t *testing.T, services ...*servicetest.Service) {
 
 // byKind splits a trace's spans into the frontend's server span, its client spans (in start
 // order) and the backend's server spans, failing the test when the shape is wrong.
-func byKind(t *testing.T, spans []otlpreceiver.Span) (server otlpreceiver.Span, clients, backends []otlpreceiver.Span) {
+func byKind(t *testing.T, spans []otlptest.Span) (server otlptest.Span, clients, backends []otlptest.Span) {
 	t.Helper()
-	var servers []otlpreceiver.Span
+	var servers []otlptest.Span
 	for _, s := range spans {
 		switch {
 		case s.Service == "frontend" && s.Kind == "server":
@@ -53,13 +53,13 @@ func byKind(t *testing.T, spans []otlpreceiver.Span) (server otlpreceiver.Span, 
 		}
 	}
 	if len(servers) != 1 {
-		t.Fatalf("trace has %d frontend server spans, want 1:\n%s", len(servers), otlpreceiver.Tree(spans))
+		t.Fatalf("trace has %d frontend server spans, want 1:\n%s", len(servers), otlptest.Tree(spans))
 	}
 	return servers[0], clients, backends
 }
 
 // wantAttrs checks the attributes of span against want.
-func wantAttrs(t *testing.T, what string, span otlpreceiver.Span, want map[string]string) {
+func wantAttrs(t *testing.T, what string, span otlptest.Span, want map[string]string) {
 	t.Helper()
 	for k, v := range want {
 		if got, ok := span.Attrs[k]; !ok || got != v {
@@ -100,7 +100,7 @@ func TestTraceAcrossTheHop(t *testing.T) {
 	}
 	for _, v := range views {
 		spans := rcv.Trace(v.TraceID)
-		t.Logf("trace %s:\n%s", v.TraceID, otlpreceiver.Tree(spans))
+		t.Logf("trace %s:\n%s", v.TraceID, otlptest.Tree(spans))
 		server, clients, bes := byKind(t, spans)
 		if len(clients) != 1 || len(bes) != 1 {
 			t.Fatalf("trace %s has %d client and %d backend spans, want 1 and 1", v.TraceID, len(clients), len(bes))
@@ -178,7 +178,7 @@ func TestTraceShowsEachAttempt(t *testing.T) {
 	dns.SetA("live.test.local", "127.0.0.1")
 	deadPort, _ := strconv.Atoi(dead)
 	dns.SetSRV("_http._tcp.backend-service",
-		localdns.SRV{Target: "dead.test.local", Port: uint16(deadPort)}, localdns.SRV{Target: "live.test.local", Port: port(t, b.Addr)})
+		dnstest.SRV{Target: "dead.test.local", Port: uint16(deadPort)}, dnstest.SRV{Target: "live.test.local", Port: port(t, b.Addr)})
 	fe := startFrontend(t, "DISCOVERY_DNS_SERVER="+dns.Addr(), "DISCOVERY_PORT_NAME=http", otel)
 
 	// Calls start at the next address in turn, so one of the first two starts at the dead one.
@@ -196,7 +196,7 @@ func TestTraceShowsEachAttempt(t *testing.T) {
 	stopAll(t, fe, b)
 
 	spans := rcv.Trace(retried.TraceID)
-	t.Logf("trace %s:\n%s", retried.TraceID, otlpreceiver.Tree(spans))
+	t.Logf("trace %s:\n%s", retried.TraceID, otlptest.Tree(spans))
 	server, clients, bes := byKind(t, spans)
 	if len(clients) != 2 || len(bes) != 1 {
 		t.Fatalf("trace has %d client and %d backend spans, want 2 (one per attempt) and 1", len(clients), len(bes))
@@ -232,7 +232,7 @@ func TestTraceSampling(t *testing.T) {
 	dns := startDNS(t)
 	b := startBackend(t, "backend-1", otel)
 	dns.SetA("backend-1.test.local", "127.0.0.1")
-	dns.SetSRV("_http._tcp.backend-service", localdns.SRV{Target: "backend-1.test.local", Port: port(t, b.Addr)})
+	dns.SetSRV("_http._tcp.backend-service", dnstest.SRV{Target: "backend-1.test.local", Port: port(t, b.Addr)})
 	fe := startFrontend(t, "DISCOVERY_DNS_SERVER="+dns.Addr(), "DISCOVERY_PORT_NAME=http", otel, "OTEL_TRACES_SAMPLER=always_off")
 
 	status, _, body := get(t, fe.URL+"/", "application/json")
@@ -242,7 +242,7 @@ func TestTraceSampling(t *testing.T) {
 	v := decode[frontendView](t, body)
 	stopAll(t, fe, b)
 	if spans := rcv.Spans(); len(spans) != 0 {
-		t.Errorf("received %d spans with sampling off at the frontend, want none:\n%s", len(spans), otlpreceiver.Tree(spans))
+		t.Errorf("received %d spans with sampling off at the frontend, want none:\n%s", len(spans), otlptest.Tree(spans))
 	}
 	if !traceIDPattern.MatchString(v.TraceID) || !hasTrace(fe, v.TraceID) || !hasTrace(b, v.TraceID) {
 		t.Errorf("trace id %q not in both access logs, want it made and propagated though not sampled", v.TraceID)

@@ -23,7 +23,7 @@ import (
 
 	"github.com/caarlos0/env/v11"
 
-	"github.com/svc2svc/svc2svc/pkg/localdns"
+	"github.com/svc2svc/svc2svc/pkg/dnstest"
 	backend "github.com/svc2svc/svc2svc/services/backend/app"
 	frontend "github.com/svc2svc/svc2svc/services/frontend/app"
 )
@@ -75,7 +75,7 @@ type Pair struct {
 	// DNSAddr is the loopback DNS server's address.
 	DNSAddr string
 
-	dns    *localdns.Server
+	dns    *dnstest.Server
 	cancel context.CancelCauseFunc
 	ctx    context.Context
 	wg     sync.WaitGroup
@@ -91,7 +91,7 @@ func Start(ctx context.Context, cfg Config) (*Pair, error) {
 	if cfg.Stdout == nil {
 		cfg.Stdout = io.Discard
 	}
-	dns, err := localdns.Start("127.0.0.1:0")
+	dns, err := dnstest.Start("127.0.0.1:0")
 	if err != nil {
 		return nil, fmt.Errorf("start loopback dns: %w", err)
 	}
@@ -110,7 +110,7 @@ func (p *Pair) start(cfg Config) error {
 	// The local run stops at once: there is no load balancer to drain.
 	common := append([]string{"LISTEN_HOST=127.0.0.1", "DRAIN_DELAY=0s", "POD_NAMESPACE=local", "NODE_NAME=" + hostname}, cfg.Environ...)
 
-	var targets []localdns.SRV
+	var targets []dnstest.SRV
 	for i := range cfg.Replicas {
 		name := fmt.Sprintf("backend-%d", i+1)
 		port := cfg.BackendBasePort + i
@@ -126,7 +126,7 @@ func (p *Pair) start(cfg Config) error {
 		p.BackendAddrs = append(p.BackendAddrs, net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
 		host := name + ".svc2svc.local"
 		p.dns.SetA(host, "127.0.0.1")
-		targets = append(targets, localdns.SRV{Target: host, Port: uint16(port)})
+		targets = append(targets, dnstest.SRV{Target: host, Port: uint16(port)})
 	}
 	p.dns.SetSRV("_http._tcp.backend-service", targets...)
 

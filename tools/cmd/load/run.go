@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/svc2svc/svc2svc/services/frontend/internal/localpair"
+	"github.com/svc2svc/svc2svc/tools/internal/localpair"
 )
 
 // errUsage means the command line was wrong; the flag package has already said how.

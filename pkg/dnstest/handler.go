@@ -1,4 +1,4 @@
-package localdns
+package dnstest
 
 import (
 	"net/netip"

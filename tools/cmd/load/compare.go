@@ -18,7 +18,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/svc2svc/svc2svc/services/frontend/internal/localpair"
+	"github.com/svc2svc/svc2svc/tools/internal/localpair"
 )
 
 // The goals of the comparison: the frontend is one Go hop like a bare ReverseProxy, plus

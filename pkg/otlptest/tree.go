@@ -1,4 +1,4 @@
-package otlpreceiver
+package otlptest
 
 import (
 	"fmt"

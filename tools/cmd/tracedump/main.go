@@ -3,7 +3,7 @@
 // frontend through every attempt to the backend pod that answered, without a collector or
 // Jaeger. Ctrl-C stops it.
 //
-//	go run ./services/frontend/cmd/tracedump        # listens on 127.0.0.1:4318
+//	go run ./tools/cmd/tracedump        # listens on 127.0.0.1:4318
 //	OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318 OTEL_BSP_SCHEDULE_DELAY=200 make run
 //
 // Spans arrive in batches, each service's on its own schedule (OTEL_BSP_SCHEDULE_DELAY,
@@ -23,7 +23,7 @@ import (
 	"time"
 
 	"github.com/svc2svc/svc2svc/pkg/config"
-	"github.com/svc2svc/svc2svc/pkg/otlpreceiver"
+	"github.com/svc2svc/svc2svc/pkg/otlptest"
 )
 
 func main() {
@@ -48,7 +48,7 @@ func run(ctx context.Context, environ []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	rcv, err := otlpreceiver.Start(s.Addr)
+	rcv, err := otlptest.Start(s.Addr)
 	if err != nil {
 		return err
 	}
@@ -71,8 +71,8 @@ func run(ctx context.Context, environ []string, stdout io.Writer) error {
 }
 
 // printTraces writes the tree of every trace that has spans not yet printed, oldest trace first.
-func printTraces(w io.Writer, spans []otlpreceiver.Span, printed map[string]int) {
-	byTrace := map[string][]otlpreceiver.Span{}
+func printTraces(w io.Writer, spans []otlptest.Span, printed map[string]int) {
+	byTrace := map[string][]otlptest.Span{}
 	var order []string
 	for _, s := range spans {
 		if _, ok := byTrace[s.TraceID]; !ok {
@@ -81,7 +81,7 @@ func printTraces(w io.Writer, spans []otlpreceiver.Span, printed map[string]int)
 		byTrace[s.TraceID] = append(byTrace[s.TraceID], s)
 	}
 	first := func(id string) time.Time {
-		return slices.MinFunc(byTrace[id], func(a, b otlpreceiver.Span) int { return a.Start.Compare(b.Start) }).Start
+		return slices.MinFunc(byTrace[id], func(a, b otlptest.Span) int { return a.Start.Compare(b.Start) }).Start
 	}
 	slices.SortStableFunc(order, func(a, b string) int { return first(a).Compare(first(b)) })
 	for _, id := range order {
@@ -94,6 +94,6 @@ func printTraces(w io.Writer, spans []otlpreceiver.Span, printed map[string]int)
 			updated = ", updated"
 		}
 		printed[id] = n
-		fmt.Fprintf(w, "\ntrace %s (%d spans%s)\n%s", id, n, updated, otlpreceiver.Tree(byTrace[id]))
+		fmt.Fprintf(w, "\ntrace %s (%d spans%s)\n%s", id, n, updated, otlptest.Tree(byTrace[id]))
 	}
 }

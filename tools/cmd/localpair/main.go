@@ -12,7 +12,7 @@ import (
 	"syscall"
 
 	"github.com/svc2svc/svc2svc/pkg/config"
-	"github.com/svc2svc/svc2svc/services/frontend/internal/localpair"
+	"github.com/svc2svc/svc2svc/tools/internal/localpair"
 )
 
 func main() {

@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/svc2svc/svc2svc/pkg/servicetest"
-	"github.com/svc2svc/svc2svc/services/frontend/internal/localpair"
+	"github.com/svc2svc/svc2svc/tools/internal/localpair"
 )
 
 func TestStart(t *testing.T) {

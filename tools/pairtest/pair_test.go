@@ -1,4 +1,4 @@
-package app_test
+package pairtest_test
 
 import (
 	"context"
@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/svc2svc/svc2svc/pkg/localdns"
+	"github.com/svc2svc/svc2svc/pkg/dnstest"
 	"github.com/svc2svc/svc2svc/pkg/servicetest"
 	backend "github.com/svc2svc/svc2svc/services/backend/app"
 	"github.com/svc2svc/svc2svc/services/frontend/app"
@@ -66,11 +66,11 @@ func startFrontend(t *testing.T, environ ...string) *servicetest.Service {
 	})
 }
 
-func startDNS(t *testing.T) *localdns.Server {
+func startDNS(t *testing.T) *dnstest.Server {
 	t.Helper()
-	dns, err := localdns.Start("127.0.0.1:0")
+	dns, err := dnstest.Start("127.0.0.1:0")
 	if err != nil {
-		t.Fatalf("localdns.Start: %v", err)
+		t.Fatalf("dnstest.Start: %v", err)
 	}
 	t.Cleanup(func() { dns.Close() })
 	return dns
@@ -91,15 +91,15 @@ func port(t *testing.T, addr string) uint16 {
 
 // threeBackends starts backend-1..3 with environ and publishes them in dns the way the local
 // run does: one SRV target per replica.
-func threeBackends(t *testing.T, dns *localdns.Server, environ ...string) []*servicetest.Service {
+func threeBackends(t *testing.T, dns *dnstest.Server, environ ...string) []*servicetest.Service {
 	t.Helper()
 	var backends []*servicetest.Service
-	var targets []localdns.SRV
+	var targets []dnstest.SRV
 	for i := 1; i <= 3; i++ {
 		b := startBackend(t, fmt.Sprintf("backend-%d", i), environ...)
 		host := fmt.Sprintf("backend-%d.test.local", i)
 		dns.SetA(host, "127.0.0.1")
-		targets = append(targets, localdns.SRV{Target: host, Port: port(t, b.Addr)})
+		targets = append(targets, dnstest.SRV{Target: host, Port: port(t, b.Addr)})
 		backends = append(backends, b)
 	}
 	dns.SetSRV("_http._tcp.backend-service", targets...)

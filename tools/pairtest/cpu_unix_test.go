@@ -1,6 +1,6 @@
 //go:build unix
 
-package app_test
+package pairtest_test
 
 import (
 	"syscall"

@@ -1,4 +1,4 @@
-// Package otlpreceiver is a tiny OTLP/HTTP trace receiver for loopback: the stand-in for an
+// Package otlptest is a tiny OTLP/HTTP trace receiver for loopback: the stand-in for an
 // OpenTelemetry Collector in tests and in the local run.
 //
 // Point a service's OTEL_EXPORTER_OTLP_ENDPOINT at Receiver.URL and every span it exports
@@ -7,7 +7,7 @@
 // backend can be checked for real (the exporter, the wire format, the propagation between
 // two processes), not against an in-memory recorder, with nothing leaving the machine.
 // It keeps everything in memory and never drops a span: it is for short runs only.
-package otlpreceiver
+package otlptest
 
 import (
 	"compress/gzip"

@@ -1,17 +1,17 @@
-package localdns_test
+package dnstest_test
 
 import (
 	"context"
 	"fmt"
 	"net"
 
-	"github.com/svc2svc/svc2svc/pkg/localdns"
+	"github.com/svc2svc/svc2svc/pkg/dnstest"
 )
 
 // Example publishes a Service the way the local run does, one SRV target per replica, and
 // resolves it with a Go resolver that sends its queries only to the loopback server.
 func Example() {
-	s, err := localdns.Start("127.0.0.1:0")
+	s, err := dnstest.Start("127.0.0.1:0")
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -20,8 +20,8 @@ func Example() {
 	s.SetA("backend-1.svc2svc.local", "127.0.0.1")
 	s.SetA("backend-2.svc2svc.local", "127.0.0.1")
 	s.SetSRV("_http._tcp.backend-service",
-		localdns.SRV{Target: "backend-1.svc2svc.local", Port: 8081},
-		localdns.SRV{Target: "backend-2.svc2svc.local", Port: 8082})
+		dnstest.SRV{Target: "backend-1.svc2svc.local", Port: 8081},
+		dnstest.SRV{Target: "backend-2.svc2svc.local", Port: 8082})
 
 	var d net.Dialer
 	r := &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {

@@ -1,4 +1,4 @@
-package localdns_test
+package dnstest_test
 
 import (
 	"context"
@@ -13,12 +13,12 @@ import (
 
 	"github.com/miekg/dns"
 
-	"github.com/svc2svc/svc2svc/pkg/localdns"
+	"github.com/svc2svc/svc2svc/pkg/dnstest"
 )
 
-func start(t *testing.T) *localdns.Server {
+func start(t *testing.T) *dnstest.Server {
 	t.Helper()
-	s, err := localdns.Start("127.0.0.1:0")
+	s, err := dnstest.Start("127.0.0.1:0")
 	if err != nil {
 		t.Fatalf("Start: %v", err)
 	}
@@ -32,7 +32,7 @@ func start(t *testing.T) *localdns.Server {
 
 // exchange sends one query to s over network ("udp" or "tcp") with miekg's client, which
 // reports exactly what the server said (rcode, flags, sections).
-func exchange(t *testing.T, s *localdns.Server, network, name string, qtype uint16, timeout time.Duration) (*dns.Msg, error) {
+func exchange(t *testing.T, s *dnstest.Server, network, name string, qtype uint16, timeout time.Duration) (*dns.Msg, error) {
 	t.Helper()
 	c := &dns.Client{Net: network, Timeout: timeout}
 	req := new(dns.Msg).SetQuestion(name, qtype)
@@ -50,7 +50,7 @@ func rdata(rrs []dns.RR) []string {
 }
 
 // goResolver resolves through s only, the way discovery.NewDNSResolver does.
-func goResolver(s *localdns.Server) *net.Resolver {
+func goResolver(s *dnstest.Server) *net.Resolver {
 	var d net.Dialer
 	return &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
 		return d.DialContext(ctx, network, s.Addr())
@@ -66,9 +66,9 @@ func TestAnswers(t *testing.T) {
 	s.SetA("empty.test")
 	s.SetA("backend-2.test.local", "127.0.0.1")
 	s.SetSRV("_http._tcp.backend-service",
-		localdns.SRV{Target: "backend-1.test.local", Port: 8081},
-		localdns.SRV{Target: "Backend-2.Test.Local.", Port: 8082},
-		localdns.SRV{Target: "unknown.test", Port: 8083})
+		dnstest.SRV{Target: "backend-1.test.local", Port: 8081},
+		dnstest.SRV{Target: "Backend-2.Test.Local.", Port: 8082},
+		dnstest.SRV{Target: "unknown.test", Port: 8083})
 
 	tests := []struct {
 		name      string
@@ -125,13 +125,13 @@ func TestModes(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name      string
-		mode      localdns.Mode
+		mode      dnstest.Mode
 		wantRcode int
 		wantErr   bool
 	}{
-		{name: "answer", mode: localdns.ModeAnswer, wantRcode: dns.RcodeSuccess},
-		{name: "servfail", mode: localdns.ModeServFail, wantRcode: dns.RcodeServerFailure},
-		{name: "no answer", mode: localdns.ModeNoAnswer, wantErr: true},
+		{name: "answer", mode: dnstest.ModeAnswer, wantRcode: dns.RcodeSuccess},
+		{name: "servfail", mode: dnstest.ModeServFail, wantRcode: dns.RcodeServerFailure},
+		{name: "no answer", mode: dnstest.ModeNoAnswer, wantErr: true},
 	}
 	for _, network := range []string{"udp", "tcp"} {
 		for _, tt := range tests {
@@ -154,7 +154,7 @@ func TestModes(t *testing.T) {
 				}
 
 				// The mode applies to queries from now on: a healed server answers again.
-				s.SetMode(localdns.ModeAnswer)
+				s.SetMode(dnstest.ModeAnswer)
 				res, err = exchange(t, s, network, "a.test.", dns.TypeA, 5*time.Second)
 				if err != nil || !slices.Equal(rdata(res.Answer), []string{"127.0.0.1"}) {
 					t.Errorf("exchange(a.test. A) after SetMode(ModeAnswer) = %v, %v; want 127.0.0.1", res, err)
@@ -170,14 +170,14 @@ func TestGoResolver(t *testing.T) {
 	s.SetA("backend-1.test.local", "127.0.0.1")
 	s.SetA("backend-2.test.local", "127.0.0.1", "::1")
 	s.SetSRV("_http._tcp.backend-service",
-		localdns.SRV{Target: "backend-1.test.local", Port: 8081},
-		localdns.SRV{Target: "backend-2.test.local", Port: 8082})
+		dnstest.SRV{Target: "backend-1.test.local", Port: 8081},
+		dnstest.SRV{Target: "backend-2.test.local", Port: 8082})
 	// 40 targets do not fit in a 1232-byte UDP answer: the client must retry over TCP.
-	var many []localdns.SRV
+	var many []dnstest.SRV
 	for i := range 40 {
 		host := fmt.Sprintf("replica-with-a-long-name-%02d.backend.test.local", i)
 		s.SetA(host, fmt.Sprintf("10.0.0.%d", i+1))
-		many = append(many, localdns.SRV{Target: host, Port: uint16(9000 + i)})
+		many = append(many, dnstest.SRV{Target: host, Port: uint16(9000 + i)})
 	}
 	s.SetSRV("_http._tcp.big", many...)
 	r := goResolver(s)
@@ -213,9 +213,9 @@ func TestGoResolver(t *testing.T) {
 func TestTruncatedOverUDP(t *testing.T) {
 	t.Parallel()
 	s := start(t)
-	var many []localdns.SRV
+	var many []dnstest.SRV
 	for i := range 40 {
-		many = append(many, localdns.SRV{Target: fmt.Sprintf("replica-%02d.test", i), Port: 80})
+		many = append(many, dnstest.SRV{Target: fmt.Sprintf("replica-%02d.test", i), Port: 80})
 	}
 	s.SetSRV("big.test", many...)
 	res, err := exchange(t, s, "udp", "big.test.", dns.TypeSRV, 5*time.Second)
@@ -238,8 +238,8 @@ func TestConcurrentUpdatesAndQueries(t *testing.T) {
 	for i := range n {
 		wg.Go(func() {
 			s.SetA("a.test", fmt.Sprintf("127.0.0.%d", i+1))
-			s.SetSRV("_x._tcp.a.test", localdns.SRV{Target: "a.test", Port: uint16(i + 1)})
-			s.SetMode(localdns.ModeAnswer)
+			s.SetSRV("_x._tcp.a.test", dnstest.SRV{Target: "a.test", Port: uint16(i + 1)})
+			s.SetMode(dnstest.ModeAnswer)
 		})
 		wg.Go(func() {
 			network := []string{"udp", "tcp"}[i%2]
@@ -269,7 +269,7 @@ func TestStartErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			s, err := localdns.Start(tt.addr)
+			s, err := dnstest.Start(tt.addr)
 			if err == nil {
 				s.Close()
 				t.Fatalf("Start(%q) = %s, nil; want an error", tt.addr, s.Addr())
@@ -283,7 +283,7 @@ func TestStartErrors(t *testing.T) {
 
 func TestClose(t *testing.T) {
 	t.Parallel()
-	s, err := localdns.Start("127.0.0.1:0")
+	s, err := dnstest.Start("127.0.0.1:0")
 	if err != nil {
 		t.Fatalf("Start: %v", err)
 	}

@@ -1,4 +1,4 @@
-package app_test
+package pairtest_test
 
 import (
 	"net/http"

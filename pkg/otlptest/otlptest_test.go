@@ -1,4 +1,4 @@
-package otlpreceiver_test
+package otlptest_test
 
 import (
 	"bytes"
@@ -13,13 +13,13 @@ import (
 	collectortrace "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/svc2svc/svc2svc/pkg/otlpreceiver"
+	"github.com/svc2svc/svc2svc/pkg/otlptest"
 	"github.com/svc2svc/svc2svc/pkg/telemetry"
 )
 
-func start(t *testing.T) *otlpreceiver.Receiver {
+func start(t *testing.T) *otlptest.Receiver {
 	t.Helper()
-	rcv, err := otlpreceiver.Start("127.0.0.1:0")
+	rcv, err := otlptest.Start("127.0.0.1:0")
 	if err != nil {
 		t.Fatalf("Start = %v", err)
 	}
@@ -115,7 +115,7 @@ func TestTree(t *testing.T) {
 	t.Parallel()
 	at := func(ms int) time.Time { return time.Unix(1700000000, 0).Add(time.Duration(ms) * time.Millisecond) }
 	fe := map[string]string{"k8s.pod.name": "frontend-1"}
-	spans := []otlpreceiver.Span{
+	spans := []otlptest.Span{
 		{SpanID: "b", ParentSpanID: "s", Service: "frontend", Resource: fe, Kind: "client", Name: "GET /", Start: at(3), End: at(5),
 			Status: "unset", Attrs: map[string]string{"http.response.status_code": "200", "httpclient.attempt": "2",
 				"discovery.source": "dns", "network.peer.address": "10.0.0.2", "network.peer.port": "8080"}},
@@ -132,7 +132,7 @@ func TestTree(t *testing.T) {
 └─ frontend (frontend-1) client GET / 2ms status=200 attempt=2 source=dns peer=10.0.0.2:8080
    └─ backend (backend-2) server GET / 1ms status=200
 `
-	if got := otlpreceiver.Tree(spans); got != want {
+	if got := otlptest.Tree(spans); got != want {
 		t.Errorf("Tree() =\n%s\nwant\n%s", got, want)
 	}
 }

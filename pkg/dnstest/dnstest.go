@@ -1,10 +1,10 @@
-// Package localdns is a tiny authoritative DNS server for loopback.
+// Package dnstest is a tiny authoritative DNS server for loopback.
 //
 // It exists so that tests and the off-cluster local run can exercise real DNS resolution
 // (A, AAAA and SRV answers, NXDOMAIN, SERVFAIL, a server that never answers) without a
 // single query leaving the machine: point a resolver at Server.Addr and publish the records
 // the code under test should find. It answers only what it was told; it never recurses.
-package localdns
+package dnstest
 
 import (
 	"context"
@@ -67,7 +67,7 @@ type Server struct {
 func Start(addr string) (*Server, error) {
 	pc, l, err := listen(addr)
 	if err != nil {
-		return nil, fmt.Errorf("localdns: listen %s: %w", addr, err)
+		return nil, fmt.Errorf("dnstest: listen %s: %w", addr, err)
 	}
 	s := &Server{
 		addr: l.Addr().String(),
@@ -82,7 +82,7 @@ func Start(addr string) (*Server, error) {
 			pc.Close()
 			l.Close()
 			s.Close()
-			return nil, fmt.Errorf("localdns: serve %s: %w", addr, err)
+			return nil, fmt.Errorf("dnstest: serve %s: %w", addr, err)
 		}
 	}
 	return s, nil
@@ -143,7 +143,7 @@ func (s *Server) SetA(name string, ips ...string) {
 	for _, ip := range ips {
 		a, err := netip.ParseAddr(ip)
 		if err != nil {
-			panic(fmt.Sprintf("localdns: SetA(%q): %v", name, err))
+			panic(fmt.Sprintf("dnstest: SetA(%q): %v", name, err))
 		}
 		addrs = append(addrs, a.Unmap())
 	}
