@@ -4,7 +4,7 @@ MODULES := $(shell go list -f '{{.Dir}}/...' -m)
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 BENCHTIME ?= 1s
 
-.PHONY: run test fmt vet staticcheck tidy-check deps-check bench fuzz build e2e check load bench-compare
+.PHONY: run test fmt vet staticcheck tidy-check deps-check bench fuzz build e2e check load bench-compare plot
 
 ## run: start 3 backend replicas, a loopback DNS server and the frontend; Ctrl-C stops all.
 run:
@@ -65,6 +65,22 @@ load:
 COMPARE_FLAGS ?=
 bench-compare:
 	go run ./tools/cmd/load -bench-compare -rate 0 -max-workers 8 -duration 5s -rounds 3 $(COMPARE_FLAGS)
+
+## plot: render a load harness HTML plot (make load's bin/load.html, or NAME.html in the e2e's
+## E2E_ARTIFACTS) to a PNG with headless Chromium (Debian: apt-get install chromium), e.g.
+##   make plot PLOT_HTML=/tmp/e2e/restart-backend.html PLOT_PNG=docs/failover-plot.png
+## The virtual time budget lets the page's script draw the charts before the screenshot.
+PLOT_HTML ?= bin/load.html
+PLOT_PNG ?= $(PLOT_HTML:.html=.png)
+PLOT_SIZE ?= 1200,1150
+CHROMIUM ?= chromium
+plot:
+	@test -f "$(PLOT_HTML)" || { echo "no $(PLOT_HTML): run make load, or set PLOT_HTML"; exit 1; }
+	@rm -f "$(PLOT_PNG)"
+	@# Chromium's stderr (dbus and GPU chatter on a headless machine) is shown only on failure.
+	@out=$$($(CHROMIUM) --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=$(PLOT_SIZE) \
+	  --virtual-time-budget=5000 --screenshot=$(abspath $(PLOT_PNG)) file://$(abspath $(PLOT_HTML)) 2>&1); \
+	  if [ -s "$(PLOT_PNG)" ]; then echo "$(PLOT_PNG) from $(PLOT_HTML)"; else echo "$$out"; echo "$(CHROMIUM) wrote no $(PLOT_PNG)"; exit 1; fi
 
 build:
 	mkdir -p bin
