@@ -43,12 +43,12 @@ type Config struct {
 	LogLevel      slog.Level        `env:"LOG_LEVEL" envDefault:"info"`
 	// SpreadTimeout bounds a whole /api/spread request; it must end before the server's
 	// WriteTimeout cuts the response off.
-	SpreadTimeout time.Duration `env:"SPREAD_TIMEOUT" envDefault:"10s"`
+	SpreadTimeout time.Duration `env:"SPREAD_TIMEOUT" envDefault:"10s" min:"1ms"`
 	// CallWait bounds how long the one-shot mode ("frontend call") keeps retrying while no
 	// backend accepts its connection or none can be found. A NetworkPolicy enforcer programs
 	// a new pod's rules a few seconds after it starts, so a Job's first connects are refused;
 	// curl --retry-connrefused exists for the same reason. 0 makes one call only.
-	CallWait time.Duration `env:"CALL_WAIT" envDefault:"30s"`
+	CallWait time.Duration `env:"CALL_WAIT" envDefault:"30s" max:"10m"`
 }
 
 // The values of DISCOVERY_MODE.
@@ -57,22 +57,20 @@ const (
 	modeEndpointSlices = "endpointslices"
 )
 
-// Validate checks the rules that span several variables.
-func (c Config) Validate() error {
-	var errs []error
+// Validate checks the rules that span packages (each package checks its own) and
+// DISCOVERY_MODE. /api/spread and every backend call must end before the server's
+// WriteTimeout cuts the response off, or a hung backend gets the browser an empty reply
+// instead of a 504.
+func (c *Config) Validate(r *config.Rules) {
 	if c.SpreadTimeout >= c.Server.WriteTimeout {
-		errs = append(errs, config.FieldError{Var: "SPREAD_TIMEOUT",
-			Msg: fmt.Sprintf("must be shorter than WRITE_TIMEOUT (%v), got %v", c.Server.WriteTimeout, c.SpreadTimeout)})
+		r.Fail(&c.SpreadTimeout, "must be shorter than %s, got %v", &c.Server.WriteTimeout, c.SpreadTimeout)
+	}
+	if c.Client.Timeout >= c.Server.WriteTimeout {
+		r.Fail(&c.Client.Timeout, "must be shorter than %s, got %v", &c.Server.WriteTimeout, c.Client.Timeout)
 	}
 	if c.DiscoveryMode != modeDNS && c.DiscoveryMode != modeEndpointSlices {
-		errs = append(errs, config.FieldError{Var: "DISCOVERY_MODE",
-			Msg: fmt.Sprintf("must be %q or %q, got %q", modeDNS, modeEndpointSlices, c.DiscoveryMode)})
+		r.Fail(&c.DiscoveryMode, "must be %q or %q, got %q", modeDNS, modeEndpointSlices, c.DiscoveryMode)
 	}
-	if c.Client.AttemptTimeout > c.Client.Timeout {
-		errs = append(errs, config.FieldError{Var: "CLIENT_ATTEMPT_TIMEOUT",
-			Msg: fmt.Sprintf("must not exceed CLIENT_TIMEOUT (%v), got %v", c.Client.Timeout, c.Client.AttemptTimeout)})
-	}
-	return errors.Join(errs...)
 }
 
 // Run parses the environment and serves until ctx is done, then shuts down gracefully and
