@@ -64,9 +64,8 @@ type Config struct {
 	// anything above 30s, which no DNS server in a cluster needs).
 	LookupTimeout time.Duration `env:"LOOKUP_TIMEOUT" envDefault:"1s" min:"1ms" max:"30s"`
 	// DNSServer is a "host:port" (the port is required) to send every DNS query to instead
-	// of the system resolver
-	// (the local run and tests use a loopback server). Resolver does not read it: callers
-	// pass it to NewDNSResolver to build the DNS given to New.
+	// of the system resolver (the local run and tests use a loopback server). Resolver does
+	// not read it: callers pass it to NewDNSResolver to build the DNS given to New.
 	DNSServer string `env:"DNS_SERVER"`
 	// SkipDNS goes straight to the environment variables, for clusters or runs where DNS is
 	// known to be unavailable.
