@@ -34,7 +34,7 @@ type Config struct {
 	// set 127.0.0.1 to stay on loopback. Not "HOST": zsh and others set that to the machine's
 	// name.
 	Host string `env:"LISTEN_HOST"`
-	// Port is the TCP port; 0 picks a free one (see Deps.OnListen to learn which).
+	// Port is the TCP port; 0 picks a free one (Deps.OnListen learns which).
 	Port int `env:"PORT" envDefault:"8080" min:"0" max:"65535"`
 	// ReadHeaderTimeout bounds reading the request line and headers, so a client that opens
 	// connections and sends nothing (slowloris) cannot tie up the server.

@@ -39,6 +39,11 @@ type Deps struct {
 	// with no span, a debug-level access log line and no Observer call, since scrapes are
 	// not the traffic the metrics describe. Nil serves no /metrics.
 	MetricsHandler http.Handler
+	// OnListen, when set, is called by Run with the dialable address ("127.0.0.1:PORT" when
+	// listening on every interface) as soon as the server accepts connections. It is how a
+	// test or a tool started with PORT=0 learns the port, and how it knows the server listened
+	// at all. It must not block.
+	OnListen func(addr string)
 }
 
 // Server is an HTTP server for one service; build it with New and start it with Run. It is
@@ -46,6 +51,7 @@ type Deps struct {
 type Server struct {
 	cfg      Config
 	logger   *slog.Logger
+	onListen func(addr string)
 	observer Observer
 	handler  http.Handler
 	draining atomic.Bool // set when shutdown starts; /readyz then answers 503
@@ -65,7 +71,7 @@ func New(cfg Config, deps Deps, routes func(r chi.Router)) *Server {
 		deps.Propagator = propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{})
 	}
 	cfg = cfg.withDefaults()
-	s := &Server{cfg: cfg, logger: deps.Logger, observer: deps.Observer}
+	s := &Server{cfg: cfg, logger: deps.Logger, observer: deps.Observer, onListen: deps.OnListen}
 
 	r := chi.NewRouter()
 	r.Use(nameSpan, middleware.RequestID, echoRequestID, s.accessLog, s.recoverer)
