@@ -30,6 +30,7 @@ func runGreeter(ctx context.Context, environ []string, stdout io.Writer, opts ..
 // OnListen hook, calls it and stops it the way SIGTERM would.
 func ExampleRun() {
 	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
 	listening := make(chan string, 1)
 	done := make(chan error, 1)
 	environ := []string{"LISTEN_HOST=127.0.0.1", "PORT=0", "DRAIN_DELAY=0s", "GREETING=hi"}
