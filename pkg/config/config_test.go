@@ -2,7 +2,6 @@ package config_test
 
 import (
 	"errors"
-	"fmt"
 	"log/slog"
 	"strings"
 	"testing"
@@ -14,6 +13,8 @@ import (
 type serverConfig struct {
 	Port            int           `env:"PORT" envDefault:"8080" min:"0" max:"65535"`
 	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT" envDefault:"10s"`
+	Grace           time.Duration `env:"GRACE" envDefault:"1s" min:"1ms" max:"1m"`
+	Linger          time.Duration `env:"LINGER" envDefault:"1s" max:"1h"`
 }
 
 type clientConfig struct {
@@ -22,12 +23,11 @@ type clientConfig struct {
 	MaxAttempts    int           `env:"MAX_ATTEMPTS" envDefault:"3" min:"1" max:"10"`
 }
 
-// Validate names its variables without prefix; Parse adds the one it is nested under.
-func (c clientConfig) Validate() error {
+// Validate names fields, not variables; Parse knows the prefix each is read under.
+func (c *clientConfig) Validate(r *config.Rules) {
 	if c.AttemptTimeout > c.Timeout {
-		return config.FieldError{Var: "ATTEMPT_TIMEOUT", Msg: fmt.Sprintf("must not exceed TIMEOUT (%v)", c.Timeout)}
+		r.Fail(&c.AttemptTimeout, "must not exceed %s, got %v", &c.Timeout, c.AttemptTimeout)
 	}
-	return nil
 }
 
 type testConfig struct {
@@ -40,21 +40,20 @@ type testConfig struct {
 	Workers  uint8        `env:"WORKERS" envDefault:"4" max:"16"`
 }
 
-func (c *testConfig) Validate() error {
-	var errs []error
+// Validate holds the rules that span the nested structs.
+func (c *testConfig) Validate(r *config.Rules) {
 	if c.Client.Timeout > c.Server.ShutdownTimeout {
-		errs = append(errs, config.FieldError{Var: "CLIENT_TIMEOUT", Msg: "must not exceed SHUTDOWN_TIMEOUT"})
+		r.Fail(&c.Client.Timeout, "must not exceed %s", &c.Server.ShutdownTimeout)
 	}
 	if c.Verbose && c.LogLevel > slog.LevelDebug {
-		errs = append(errs, errors.New("VERBOSE needs LOG_LEVEL=debug"))
+		r.Fail(&c.Verbose, "needs debug logs, got %s", &c.LogLevel)
 	}
-	return errors.Join(errs...)
 }
 
 func TestParse(t *testing.T) {
 	t.Parallel()
 	defaults := testConfig{
-		Server:   serverConfig{Port: 8080, ShutdownTimeout: 10 * time.Second},
+		Server:   serverConfig{Port: 8080, ShutdownTimeout: 10 * time.Second, Grace: time.Second, Linger: time.Second},
 		Client:   clientConfig{Timeout: 3 * time.Second, AttemptTimeout: time.Second, MaxAttempts: 3},
 		Other:    clientConfig{Timeout: 3 * time.Second, AttemptTimeout: time.Second, MaxAttempts: 3},
 		LogLevel: slog.LevelInfo,
@@ -98,16 +97,36 @@ func TestParse(t *testing.T) {
 			wantErr: []string{"OTHER_MAX_ATTEMPTS: must be between 1 and 10, got 0"}},
 		{name: "same field name in two prefixes", environ: []string{"OTHER_MAX_ATTEMPTS=x"},
 			wantErr: []string{`OTHER_MAX_ATTEMPTS: invalid integer "x"`}},
-		{name: "nested Validate gets its prefix", environ: []string{"OTHER_ATTEMPT_TIMEOUT=5s"},
-			wantErr: []string{"OTHER_ATTEMPT_TIMEOUT: must not exceed TIMEOUT (3s)"}},
-		{name: "top-level Validate", environ: []string{"CLIENT_TIMEOUT=20s", "VERBOSE=true"},
-			wantErr: []string{"CLIENT_TIMEOUT: must not exceed SHUTDOWN_TIMEOUT", "VERBOSE needs LOG_LEVEL=debug"}},
+		{name: "duration below min", environ: []string{"GRACE=0"}, wantErr: []string{"GRACE: must be between 1ms and 1m, got 0s"}},
+		{name: "duration above max", environ: []string{"GRACE=2h"}, wantErr: []string{"GRACE: must be between 1ms and 1m, got 2h0m0s"}},
+		{name: "duration max only, negative", environ: []string{"LINGER=-1s"}, wantErr: []string{"LINGER: must be between 0 and 1h, got -1s"}},
+		{name: "duration at its bounds", environ: []string{"GRACE=1m", "LINGER=0s"},
+			want: func(c *testConfig) { c.Server.Grace, c.Server.Linger = time.Minute, 0 }},
+		{name: "absurd duration", environ: []string{"LINGER=2562047h"}, wantErr: []string{"LINGER: must be between 0 and 1h, got 2562047h0m0s"}},
+		{name: "nested rule names its fields with their prefix", environ: []string{"OTHER_ATTEMPT_TIMEOUT=5s"},
+			wantErr: []string{"OTHER_ATTEMPT_TIMEOUT: must not exceed OTHER_TIMEOUT (3s), got 5s"}},
+		{name: "top-level rules", environ: []string{"CLIENT_TIMEOUT=20s", "VERBOSE=true"},
+			wantErr: []string{"CLIENT_TIMEOUT: must not exceed SHUTDOWN_TIMEOUT (10s)", "VERBOSE: needs debug logs, got LOG_LEVEL (INFO)"}},
 		{
-			name:    "Validate skipped where a variable failed",
-			environ: []string{"CLIENT_TIMEOUT=abc", "VERBOSE=true"},
-			// Client.Validate would blame CLIENT_ATTEMPT_TIMEOUT against a zero TIMEOUT, and the
-			// top-level rule would judge VERBOSE against a config that did not parse.
-			wantErr: []string{`CLIENT_TIMEOUT: invalid duration "abc" (want a number with a unit, such as 500ms or 5s)`},
+			name:    "bad variables and broken rules at once",
+			environ: []string{"PORT=abc", "OTHER_ATTEMPT_TIMEOUT=5s", "VERBOSE=true"},
+			wantErr: []string{
+				"OTHER_ATTEMPT_TIMEOUT: must not exceed OTHER_TIMEOUT (3s), got 5s",
+				`PORT: invalid integer "abc"`,
+				"VERBOSE: needs debug logs, got LOG_LEVEL (INFO)",
+			},
+		},
+		{
+			name:    "rules about a reported variable are left out, the others run",
+			environ: []string{"CLIENT_TIMEOUT=abc", "CLIENT_ATTEMPT_TIMEOUT=5s", "SHUTDOWN_TIMEOUT=-1s", "VERBOSE=true"},
+			// Client's rule would judge CLIENT_ATTEMPT_TIMEOUT against a TIMEOUT the user did not
+			// write, and the top-level one CLIENT_TIMEOUT against SHUTDOWN_TIMEOUT; VERBOSE's rule
+			// involves neither.
+			wantErr: []string{
+				`CLIENT_TIMEOUT: invalid duration "abc" (want a number with a unit, such as 500ms or 5s)`,
+				"SHUTDOWN_TIMEOUT: must not be negative (-1s)",
+				"VERBOSE: needs debug logs, got LOG_LEVEL (INFO)",
+			},
 		},
 		{
 			name: "several bad at once, sorted by name",
@@ -158,6 +177,13 @@ func TestParseFieldError(t *testing.T) {
 	}
 }
 
+// valueRule's Validate has a value receiver by mistake: its rule points into a copy.
+type valueRule struct {
+	N int `env:"N"`
+}
+
+func (c valueRule) Validate(r *config.Rules) { r.Fail(&c.N, "must be positive") }
+
 func TestParseTagOptions(t *testing.T) {
 	t.Parallel()
 	type required struct {
@@ -165,8 +191,9 @@ func TestParseTagOptions(t *testing.T) {
 		Token string `env:"TOKEN,notEmpty"`
 	}
 	type badTag struct {
-		Size  int    `env:"SIZE" min:"one"`
-		Label string `env:"LABEL" max:"3"`
+		Size  int           `env:"SIZE" min:"one"`
+		Label string        `env:"LABEL" max:"3"`
+		Wait  time.Duration `env:"WAIT" max:"3"`
 	}
 	tests := []struct {
 		name    string
@@ -176,7 +203,9 @@ func TestParseTagOptions(t *testing.T) {
 		{"required and notEmpty", func() error { _, err := config.Parse[required]([]string{"TOKEN="}); return err },
 			"invalid configuration:\n  NAME: required but not set\n  TOKEN: must not be empty"},
 		{"unusable min/max tags", func() error { _, err := config.Parse[badTag](nil); return err },
-			"invalid configuration:\n  LABEL: min/max tags need an integer field, not string\n  SIZE: invalid min tag \"one\""},
+			"invalid configuration:\n  LABEL: min/max tags need an integer or duration field, not string\n  SIZE: invalid min tag \"one\"\n  WAIT: invalid max tag \"3\""},
+		{"rule with a value receiver", func() error { _, err := config.Parse[valueRule](nil); return err },
+			"invalid configuration:\n  must be positive (a rule names a *int outside the configuration: does Validate have a pointer receiver?)"},
 		{"not a struct", func() error { _, err := config.Parse[int](nil); return err },
 			"invalid configuration:\n  expected a pointer to a Struct"},
 	}

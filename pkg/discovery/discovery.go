@@ -57,14 +57,15 @@ type Config struct {
 	// means 80, the port of a plain HTTP Service.
 	DefaultPort int `env:"DEFAULT_PORT" envDefault:"80" min:"1" max:"65535"`
 	// TTL is how long a good answer is reused; 0 disables the cache. It is short so that
-	// scaling and rollouts are seen quickly.
-	TTL time.Duration `env:"TTL" envDefault:"5s"`
+	// scaling and rollouts are seen quickly; above an hour a rollout would go unseen.
+	TTL time.Duration `env:"TTL" envDefault:"5s" max:"1h"`
 	// LookupTimeout bounds each DNS query, so a DNS server that never answers delays the
-	// environment fallback by a bounded time; 0 means 1s.
-	LookupTimeout time.Duration `env:"LOOKUP_TIMEOUT" envDefault:"1s"`
-	// DNSServer is a "host:port" to send every DNS query to instead of the system resolver
-	// (the local run and tests use a loopback server). Resolver does not read it: callers
-	// pass it to NewDNSResolver to build the DNS given to New.
+	// environment fallback by a bounded time; 0 means 1s (the environment refuses 0, and
+	// anything above 30s, which no DNS server in a cluster needs).
+	LookupTimeout time.Duration `env:"LOOKUP_TIMEOUT" envDefault:"1s" min:"1ms" max:"30s"`
+	// DNSServer is a "host:port" (the port is required) to send every DNS query to instead
+	// of the system resolver (the local run and tests use a loopback server). Resolver does
+	// not read it: callers pass it to NewDNSResolver to build the DNS given to New.
 	DNSServer string `env:"DNS_SERVER"`
 	// SkipDNS goes straight to the environment variables, for clusters or runs where DNS is
 	// known to be unavailable.

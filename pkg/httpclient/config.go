@@ -1,6 +1,10 @@
 package httpclient
 
-import "time"
+import (
+	"time"
+
+	"github.com/svc2svc/svc2svc/pkg/config"
+)
 
 // Defaults used for zero Config fields, equal to the envDefault tags.
 const (
@@ -10,17 +14,28 @@ const (
 	defaultBackoffBase    = 25 * time.Millisecond
 	defaultBackoffMax     = 250 * time.Millisecond
 	defaultConnectTimeout = 200 * time.Millisecond
+	defaultMaxConnAge     = 30 * time.Second
 )
+
+// NoMaxConnAge as Config.MaxConnAge (CLIENT_MAX_CONN_AGE=-1s) keeps connections for as long as
+// the transport likes, which behind a ClusterIP Service pins each to the pod it first reached.
+const NoMaxConnAge = -time.Second
 
 // Config bounds a call's time and retries. Services embed it with envPrefix:"CLIENT_". Zero
 // fields take the envDefault values, so a zero Config is usable and no call is unbounded.
+//
+// The min and max tags are config.Parse's: an explicit 0 in the environment is refused where
+// the field's zero means "the default" (writing 0 for "none" would silently get the default),
+// and the upper bounds catch a misplaced unit while leaving room for slow backends: a whole call
+// within 5m, an attempt within 1m, a TCP connect within 10s (a SYN unanswered for longer is
+// gone for good; Linux itself gives up after about two minutes of retries).
 type Config struct {
 	// Timeout bounds the whole call, retries and backoff included, on top of any
 	// deadline of the caller's context.
-	Timeout time.Duration `env:"TIMEOUT" envDefault:"3s"`
+	Timeout time.Duration `env:"TIMEOUT" envDefault:"3s" min:"1ms" max:"5m"`
 	// AttemptTimeout bounds one attempt (resolve, connect, request, body), so a hung
 	// backend costs one attempt rather than the whole call.
-	AttemptTimeout time.Duration `env:"ATTEMPT_TIMEOUT" envDefault:"1s"`
+	AttemptTimeout time.Duration `env:"ATTEMPT_TIMEOUT" envDefault:"1s" min:"1ms" max:"1m"`
 	// ConnectTimeout bounds the TCP connect of an attempt, well below AttemptTimeout: inside
 	// a cluster a connect takes a millisecond or two, so one that has not completed in
 	// 200ms is going nowhere. Such a SYN is typically unanswered because the pod behind
@@ -28,22 +43,36 @@ type Config struct {
 	// for a Service with no endpoints and the node rate-limits its ICMP replies. Giving up
 	// early leaves time to try another address, or to answer 503 quickly, instead of
 	// spending the whole attempt. It applies to the default transport only.
-	ConnectTimeout time.Duration `env:"CONNECT_TIMEOUT" envDefault:"200ms"`
+	ConnectTimeout time.Duration `env:"CONNECT_TIMEOUT" envDefault:"200ms" min:"1ms" max:"10s"`
 	// MaxAttempts counts the first attempt too; 1 disables retries.
 	MaxAttempts int `env:"MAX_ATTEMPTS" envDefault:"3" min:"1" max:"10"`
 	// BackoffBase is the wait before the first retry; it doubles for each further one.
-	BackoffBase time.Duration `env:"BACKOFF_BASE" envDefault:"25ms"`
+	BackoffBase time.Duration `env:"BACKOFF_BASE" envDefault:"25ms" min:"1ms" max:"10s"`
 	// BackoffMax caps one wait (before a ±20% jitter), so a long series of retries keeps
 	// probing at a steady rate.
-	BackoffMax time.Duration `env:"BACKOFF_MAX" envDefault:"250ms"`
+	BackoffMax time.Duration `env:"BACKOFF_MAX" envDefault:"250ms" min:"1ms" max:"1m"`
 	// MaxConnAge retires a keep-alive connection once it is this old, so that behind a
-	// ClusterIP Service kube-proxy gets to pick a pod again (see ageLimit). Unlike the other
-	// fields, 0 means unbounded rather than the default: the 30s default comes from the
-	// variable's envDefault.
-	MaxConnAge time.Duration `env:"MAX_CONN_AGE" envDefault:"30s"`
+	// ClusterIP Service kube-proxy gets to pick a pod again (see ageLimit). 0 means the
+	// default, 30s, like every other field; a negative value, such as NoMaxConnAge, means no
+	// maximum. The environment takes -1s for no maximum and refuses 0, which meant "no
+	// maximum" before.
+	MaxConnAge time.Duration `env:"MAX_CONN_AGE" envDefault:"30s" min:"-1s" max:"24h"`
 }
 
-// withDefaults replaces zero (or nonsensical negative) fields with their defaults.
+// Validate checks, for config.Parse, that an attempt fits in its call, and refuses the 0 that
+// used to mean no maximum age. (A ConnectTimeout above AttemptTimeout, or a BackoffBase above
+// BackoffMax, is harmless: the outer bound wins.)
+func (c *Config) Validate(r *config.Rules) {
+	if c.AttemptTimeout > c.Timeout {
+		r.Fail(&c.AttemptTimeout, "must not exceed %s, got %v", &c.Timeout, c.AttemptTimeout)
+	}
+	if c.MaxConnAge == 0 {
+		r.Fail(&c.MaxConnAge, "0 no longer means no maximum: set -1s for none, or leave it unset for %v", defaultMaxConnAge)
+	}
+}
+
+// withDefaults replaces zero (or nonsensical negative) fields with their defaults; a negative
+// MaxConnAge stays, meaning no maximum.
 func (c Config) withDefaults() Config {
 	if c.Timeout <= 0 {
 		c.Timeout = defaultTimeout
@@ -62,6 +91,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.ConnectTimeout <= 0 {
 		c.ConnectTimeout = defaultConnectTimeout
+	}
+	if c.MaxConnAge == 0 {
+		c.MaxConnAge = defaultMaxConnAge
 	}
 	return c
 }

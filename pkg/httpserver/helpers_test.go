@@ -81,6 +81,8 @@ func start(t *testing.T, cfg httpserver.Config, deps httpserver.Deps, routes fun
 	if deps.Logger == nil {
 		deps.Logger = logging.New(logs, slog.LevelDebug)
 	}
+	listening := make(chan string, 1)
+	deps.OnListen = func(addr string) { listening <- addr }
 	ctx, cancel := context.WithCancel(context.Background())
 	rs := &running{logs: logs, cancel: cancel, done: make(chan error, 1),
 		client: &http.Client{Timeout: waitLimit, Transport: &http.Transport{}}}
@@ -94,8 +96,15 @@ func start(t *testing.T, cfg httpserver.Config, deps httpserver.Deps, routes fun
 		}
 		rs.client.CloseIdleConnections()
 	})
-	waitFor(t, "server listening", func() bool { return len(logs.lines("server listening")) > 0 })
-	rs.url = "http://" + logs.lines("server listening")[0]["addr"].(string)
+	select {
+	case addr := <-listening:
+		rs.url = "http://" + addr
+	case err := <-rs.done:
+		rs.done <- err // for the cleanup
+		t.Fatalf("Run = %v before listening", err)
+	case <-time.After(waitLimit):
+		t.Fatalf("Run did not listen within %v", waitLimit)
+	}
 	return rs
 }
 

@@ -12,7 +12,6 @@ import (
 	"log/slog"
 	"net/http"
 	"sync/atomic"
-	"time"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
@@ -22,37 +21,6 @@ import (
 	"go.opentelemetry.io/otel/trace"
 	tracenoop "go.opentelemetry.io/otel/trace/noop"
 )
-
-// Config holds the server's knobs. Services embed it without a prefix, so its variables are
-// PORT, READ_HEADER_TIMEOUT and so on.
-type Config struct {
-	// Host is the address to listen on; empty means every interface, as a pod needs. Tests
-	// set 127.0.0.1 to stay on loopback. Not "HOST": zsh and others set that to the
-	// machine's name.
-	Host string `env:"LISTEN_HOST"`
-	// Port is the TCP port; 0 picks a free one (the "server listening" log line says which).
-	Port int `env:"PORT" envDefault:"8080" min:"0" max:"65535"`
-	// ReadHeaderTimeout bounds reading the request line and headers, so a client that opens
-	// connections and sends nothing (slowloris) cannot tie up the server.
-	ReadHeaderTimeout time.Duration `env:"READ_HEADER_TIMEOUT" envDefault:"5s"`
-	// ReadTimeout bounds reading the whole request, body included.
-	ReadTimeout time.Duration `env:"READ_TIMEOUT" envDefault:"10s"`
-	// WriteTimeout bounds a request from the end of its headers to the end of the response;
-	// handlers must finish well within it.
-	WriteTimeout time.Duration `env:"WRITE_TIMEOUT" envDefault:"15s"`
-	// IdleTimeout closes keep-alive connections that carry no request for that long.
-	IdleTimeout time.Duration `env:"IDLE_TIMEOUT" envDefault:"60s"`
-	// MaxHeaderBytes caps the request headers; larger ones get 431.
-	MaxHeaderBytes int `env:"MAX_HEADER_BYTES" envDefault:"65536" min:"0"`
-	// MaxBodyBytes caps every request body; reading past it fails with *http.MaxBytesError,
-	// which handlers answer with 413. 0 means no limit.
-	MaxBodyBytes int64 `env:"MAX_BODY_BYTES" envDefault:"1048576" min:"0"`
-	// DrainDelay is how long the server keeps serving after shutdown starts, with /readyz
-	// answering 503, so that Kubernetes stops routing to the pod before connections close.
-	DrainDelay time.Duration `env:"DRAIN_DELAY" envDefault:"5s"`
-	// ShutdownTimeout bounds waiting for in-flight requests once the drain delay is over.
-	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT" envDefault:"10s"`
-}
 
 // Deps are the server's collaborators, injected so tests can watch logs and spans. Nil
 // fields get harmless defaults: a discarding logger, a no-op tracer provider, and the W3C
@@ -71,6 +39,11 @@ type Deps struct {
 	// with no span, a debug-level access log line and no Observer call, since scrapes are
 	// not the traffic the metrics describe. Nil serves no /metrics.
 	MetricsHandler http.Handler
+	// OnListen, when set, is called by Run with the dialable address ("127.0.0.1:PORT" when
+	// listening on every interface) as soon as the server accepts connections. It is how a
+	// test or a tool started with PORT=0 learns the port, and how it knows the server listened
+	// at all. It must not block.
+	OnListen func(addr string)
 }
 
 // Server is an HTTP server for one service; build it with New and start it with Run. It is
@@ -78,6 +51,7 @@ type Deps struct {
 type Server struct {
 	cfg      Config
 	logger   *slog.Logger
+	onListen func(addr string)
 	observer Observer
 	handler  http.Handler
 	draining atomic.Bool // set when shutdown starts; /readyz then answers 503
@@ -96,7 +70,8 @@ func New(cfg Config, deps Deps, routes func(r chi.Router)) *Server {
 	if deps.Propagator == nil {
 		deps.Propagator = propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{})
 	}
-	s := &Server{cfg: cfg, logger: deps.Logger, observer: deps.Observer}
+	cfg = cfg.withDefaults()
+	s := &Server{cfg: cfg, logger: deps.Logger, observer: deps.Observer, onListen: deps.OnListen}
 
 	r := chi.NewRouter()
 	r.Use(nameSpan, middleware.RequestID, echoRequestID, s.accessLog, s.recoverer)

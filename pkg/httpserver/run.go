@@ -18,10 +18,10 @@ import (
 // to ShutdownTimeout for in-flight requests. Shutdown gets a fresh context because ctx is
 // already cancelled by then.
 //
-// Run logs "server listening" with a dialable "addr" (127.0.0.1:PORT when listening on all
-// interfaces), which tests and tools read to find a server started with PORT=0. It returns
-// a listen error (such as a port in use) at once, nil after a clean shutdown, and an error if
-// requests were still running when ShutdownTimeout ran out.
+// Once it listens, Run logs "server listening" with a dialable "addr" (127.0.0.1:PORT when
+// listening on all interfaces) for operators, and calls Deps.OnListen with the same address
+// for programs. It returns a listen error (such as a port in use) at once, nil after a clean
+// shutdown, and an error if requests were still running when ShutdownTimeout ran out.
 func (s *Server) Run(ctx context.Context) error {
 	addr := net.JoinHostPort(s.cfg.Host, strconv.Itoa(s.cfg.Port))
 	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", addr)
@@ -34,7 +34,11 @@ func (s *Server) Run(ctx context.Context) error {
 	defer cancelBase()
 	srv := s.httpServer(baseCtx)
 
-	s.logger.InfoContext(ctx, "server listening", slog.String("addr", dialable(ln.Addr(), s.cfg.Host)))
+	listening := dialable(ln.Addr(), s.cfg.Host)
+	s.logger.InfoContext(ctx, "server listening", slog.String("addr", listening))
+	if s.onListen != nil {
+		s.onListen(listening)
+	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 

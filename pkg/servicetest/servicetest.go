@@ -1,11 +1,10 @@
 // Package servicetest starts a service's Run function in-process for a test and learns the
-// address it listens on from its "server listening" log line. Services then run for real on
-// loopback with PORT=0, many side by side, without guessing free ports.
+// address it listens on through service.OnListen. Services then run for real on loopback with
+// PORT=0, many side by side, without guessing free ports.
 package servicetest
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -13,17 +12,16 @@ import (
 	"sync"
 	"testing"
 	"time"
-)
 
-// ListeningMessage is the log message pkg/httpserver writes once it accepts connections; its
-// "addr" attribute is a dialable host:port.
-const ListeningMessage = "server listening"
+	"github.com/svc2svc/svc2svc/pkg/service"
+)
 
 // startupLimit only guards against a hang: a service that never listens fails the test.
 const startupLimit = 30 * time.Second
 
-// RunFunc is a service's Run with everything but the context and stdout already bound.
-type RunFunc func(ctx context.Context, stdout io.Writer) error
+// RunFunc is a service's Run with everything but the context, stdout and options already
+// bound; it must pass opts on to service.Run.
+type RunFunc func(ctx context.Context, stdout io.Writer, opts ...service.Option) error
 
 // Service is a running service under test.
 type Service struct {
@@ -32,7 +30,7 @@ type Service struct {
 	// URL is "http://" + Addr.
 	URL string
 
-	logs   *logBuffer
+	logs   *Buffer
 	cancel context.CancelFunc
 	done   chan error
 	once   sync.Once
@@ -44,22 +42,24 @@ type Service struct {
 func Start(t testing.TB, run RunFunc) *Service {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &Service{logs: newLogBuffer(), cancel: cancel, done: make(chan error, 1)}
-	go func() { s.done <- run(ctx, s.logs) }()
+	s := &Service{logs: &Buffer{}, cancel: cancel, done: make(chan error, 1)}
+	listening := make(chan string, 1)
+	onListen := service.OnListen(func(addr string) { listening <- addr })
+	go func() { s.done <- run(ctx, s.logs, onListen) }()
 	t.Cleanup(func() {
 		if err := s.Stop(); err != nil {
 			t.Errorf("service stopped with error: %v\nlogs:\n%s", err, s.Logs())
 		}
 	})
 	select {
-	case addr := <-s.logs.listening:
+	case addr := <-listening:
 		s.Addr, s.URL = addr, "http://"+addr
 		return s
 	case err := <-s.done:
 		s.once.Do(func() { s.err = err })
 		t.Fatalf("service stopped before listening: %v\nlogs:\n%s", err, s.Logs())
 	case <-time.After(startupLimit):
-		t.Fatalf("service did not log %q within %v\nlogs:\n%s", ListeningMessage, startupLimit, s.Logs())
+		t.Fatalf("service did not listen within %v\nlogs:\n%s", startupLimit, s.Logs())
 	}
 	return nil
 }
@@ -89,49 +89,4 @@ func (s *Service) LogLines() []map[string]any {
 		}
 	}
 	return lines
-}
-
-// logBuffer keeps a service's output and reports the first listening address it sees.
-type logBuffer struct {
-	mu        sync.Mutex
-	buf       bytes.Buffer
-	partial   []byte
-	found     bool
-	listening chan string
-}
-
-func newLogBuffer() *logBuffer { return &logBuffer{listening: make(chan string, 1)} }
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.buf.Write(p)
-	if b.found {
-		return len(p), nil
-	}
-	b.partial = append(b.partial, p...)
-	for {
-		i := bytes.IndexByte(b.partial, '\n')
-		if i < 0 {
-			break
-		}
-		line := b.partial[:i]
-		b.partial = b.partial[i+1:]
-		var entry struct {
-			Msg  string `json:"msg"`
-			Addr string `json:"addr"`
-		}
-		if json.Unmarshal(line, &entry) == nil && entry.Msg == ListeningMessage && entry.Addr != "" {
-			b.found, b.partial = true, nil
-			b.listening <- entry.Addr
-			break
-		}
-	}
-	return len(p), nil
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

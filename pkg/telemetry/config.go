@@ -28,9 +28,29 @@ type Config struct {
 	Namespace string `env:"POD_NAMESPACE"`
 }
 
-// Validate reports a bad sampler or endpoint as config.FieldError values, so that
-// config.Parse rejects them with the other bad variables before the service starts.
-func (c Config) Validate() error {
+// Validate reports a bad sampler or endpoint, so that config.Parse rejects them with the other
+// bad variables before the service starts.
+func (c *Config) Validate(r *config.Rules) {
+	if _, err := newSampler(c.Sampler, c.SamplerArg); err != nil {
+		var fe config.FieldError
+		errors.As(err, &fe)
+		field := &c.Sampler
+		if fe.Var == samplerArgVar {
+			field = &c.SamplerArg
+		}
+		r.Fail(field, "%s", fe.Msg)
+	}
+	if c.OTLPEndpoint != "" {
+		if _, err := tracesURL(c.OTLPEndpoint); err != nil {
+			var fe config.FieldError
+			errors.As(err, &fe)
+			r.Fail(&c.OTLPEndpoint, "%s", fe.Msg)
+		}
+	}
+}
+
+// check is Validate for a Config that did not come through config.Parse.
+func (c Config) check() error {
 	var errs []error
 	if _, err := newSampler(c.Sampler, c.SamplerArg); err != nil {
 		errs = append(errs, err)

@@ -41,6 +41,9 @@ func newSampler(name, arg string) (sdktrace.Sampler, error) {
 		"always_off, traceidratio, parentbased_always_on, parentbased_always_off or parentbased_traceidratio)", name)}
 }
 
+// samplerArgVar names the variable of the sampler's argument in its errors.
+const samplerArgVar = "OTEL_TRACES_SAMPLER_ARG"
+
 // samplerRatio parses the ratio of the traceidratio samplers; the spec's default is 1.
 func samplerRatio(arg string) (float64, error) {
 	if strings.TrimSpace(arg) == "" {
@@ -48,7 +51,7 @@ func samplerRatio(arg string) (float64, error) {
 	}
 	ratio, err := strconv.ParseFloat(strings.TrimSpace(arg), 64)
 	if err != nil || !(ratio >= 0 && ratio <= 1) { // also rejects NaN
-		return 0, config.FieldError{Var: "OTEL_TRACES_SAMPLER_ARG",
+		return 0, config.FieldError{Var: samplerArgVar,
 			Msg: fmt.Sprintf("want a ratio between 0 and 1, got %q", arg)}
 	}
 	return ratio, nil

@@ -42,7 +42,7 @@ type Telemetry struct {
 // exporter's OTEL_EXPORTER_OTLP_HEADERS, _TIMEOUT and TLS settings); everything cfg holds
 // comes from cfg alone.
 func New(ctx context.Context, service, version string, cfg Config) (*Telemetry, error) {
-	if err := cfg.Validate(); err != nil {
+	if err := cfg.check(); err != nil {
 		return nil, err
 	}
 	sampler, err := newSampler(cfg.Sampler, cfg.SamplerArg)

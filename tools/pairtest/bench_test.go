@@ -1,7 +1,6 @@
 package pairtest_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -12,9 +11,10 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"runtime"
-	"sync"
+	"sync/atomic"
 	"testing"
 
+	"github.com/svc2svc/svc2svc/pkg/service"
 	"github.com/svc2svc/svc2svc/pkg/servicetest"
 	backend "github.com/svc2svc/svc2svc/services/backend/app"
 	"github.com/svc2svc/svc2svc/services/frontend/app"
@@ -27,36 +27,38 @@ import (
 // run with their production settings (LOG_LEVEL=info: one access log line per request), their
 // logs written and then dropped once they listen.
 
-// quietly passes a service's output through until its "server listening" line, which
-// servicetest reads, and drops the rest: a benchmark's millions of access log lines would
-// otherwise pile up in servicetest's buffer.
+// quietly passes a service's output through until it listens and drops the rest: a
+// benchmark's millions of access log lines would otherwise pile up in servicetest's buffer.
 type quietly struct {
-	mu   sync.Mutex
 	w    io.Writer
-	done bool
+	done atomic.Bool
 }
 
 func (q *quietly) Write(p []byte) (int, error) {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	if q.done {
+	if q.done.Load() {
 		return len(p), nil
 	}
-	q.done = bytes.Contains(p, []byte(`"msg":"`+servicetest.ListeningMessage+`"`))
 	return q.w.Write(p)
+}
+
+// quiet is the option that silences q once the service listens.
+func (q *quietly) quiet() service.Option {
+	return service.OnListen(func(string) { q.done.Store(true) })
 }
 
 // hops starts the three targets and returns their URLs, in the order (1), (2), (3).
 func hops(b *testing.B) (names, urls []string) {
 	b.Helper()
-	be := servicetest.Start(b, func(ctx context.Context, stdout io.Writer) error {
-		return backend.Run(ctx, nil, []string{"LISTEN_HOST=127.0.0.1", "PORT=0", "DRAIN_DELAY=0s", "POD_NAME=backend-bench"}, &quietly{w: stdout})
+	be := servicetest.Start(b, func(ctx context.Context, stdout io.Writer, opts ...service.Option) error {
+		q := &quietly{w: stdout}
+		return backend.Run(ctx, nil, []string{"LISTEN_HOST=127.0.0.1", "PORT=0", "DRAIN_DELAY=0s", "POD_NAME=backend-bench"}, q, append(opts, q.quiet())...)
 	})
 	_, port, _ := net.SplitHostPort(be.Addr)
-	fe := servicetest.Start(b, func(ctx context.Context, stdout io.Writer) error {
+	fe := servicetest.Start(b, func(ctx context.Context, stdout io.Writer, opts ...service.Option) error {
+		q := &quietly{w: stdout}
 		return app.Run(ctx, nil, []string{"LISTEN_HOST=127.0.0.1", "PORT=0", "DRAIN_DELAY=0s", "POD_NAME=frontend-bench",
 			"DISCOVERY_SKIP_DNS=true", "BACKEND_SERVICE_SERVICE_HOST=127.0.0.1", "BACKEND_SERVICE_SERVICE_PORT=" + port,
-		}, &quietly{w: stdout})
+		}, q, append(opts, q.quiet())...)
 	})
 	target, _ := url.Parse(be.URL)
 	// Pooled like the frontend's client (64 idle connections per host, not net/http's 2), so

@@ -5,19 +5,13 @@ package app
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"time"
 
 	"github.com/svc2svc/svc2svc/pkg/buildinfo"
-	"github.com/svc2svc/svc2svc/pkg/config"
-	"github.com/svc2svc/svc2svc/pkg/httpserver"
-	"github.com/svc2svc/svc2svc/pkg/logging"
-	"github.com/svc2svc/svc2svc/pkg/metrics"
-	"github.com/svc2svc/svc2svc/pkg/telemetry"
+	"github.com/svc2svc/svc2svc/pkg/service"
 )
 
 // ServiceName names the service in traces, logs and its answers.
@@ -25,9 +19,7 @@ const ServiceName = "backend"
 
 // Config is everything the backend reads from its environment.
 type Config struct {
-	Server    httpserver.Config
-	Telemetry telemetry.Config
-	LogLevel  slog.Level `env:"LOG_LEVEL" envDefault:"info"`
+	service.Config
 	// The pod's identity comes from the Downward API (see k8s/backend.yaml).
 	PodName   string `env:"POD_NAME"`
 	PodIP     string `env:"POD_IP"`
@@ -37,45 +29,16 @@ type Config struct {
 	Hostname string `env:"HOSTNAME"`
 }
 
-// Run parses the environment, serves until ctx is done, then shuts down gracefully and flushes
-// telemetry. It takes the process's arguments, environment and stdout so tests can run many
-// backends side by side. The backend takes no arguments.
-func Run(ctx context.Context, args, environ []string, stdout io.Writer) error {
+// Run serves the backend until ctx is done (see service.Run for the start-up and shutdown
+// every service shares). It takes the process's arguments, environment and stdout so tests
+// can run many backends side by side; opts are for them too. The backend takes no arguments.
+func Run(ctx context.Context, args, environ []string, stdout io.Writer, opts ...service.Option) error {
 	if len(args) > 0 {
 		return fmt.Errorf("backend takes no arguments, got %q", args)
 	}
-	cfg, err := config.Parse[Config](environ)
-	if err != nil {
-		return err
-	}
-	logger := logging.New(stdout, cfg.LogLevel).With("service", ServiceName)
-	tel, err := telemetry.New(ctx, ServiceName, buildinfo.Version, cfg.Telemetry)
-	if err != nil {
-		return fmt.Errorf("telemetry: %w", err)
-	}
-	defer func() {
-		// ctx is already cancelled here: flushing needs a fresh deadline of its own.
-		flushCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := tel.Shutdown(flushCtx); err != nil {
-			logger.Error("telemetry flush failed", "error", err)
-		}
-	}()
-
-	id := identityFrom(cfg)
-	// One registry per process, injected: see pkg/metrics for why there is no global one.
-	reg := metrics.NewRegistry()
-	srv := httpserver.New(cfg.Server, httpserver.Deps{
-		Logger:         logger,
-		TracerProvider: tel.TracerProvider,
-		Propagator:     tel.Propagator,
-		Observer:       metrics.NewHTTPServer(reg),
-		MetricsHandler: metrics.Handler(reg),
-	}, routes(id, time.Now))
-	if err := srv.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
-		return err
-	}
-	return nil
+	return service.Run(ctx, ServiceName, environ, stdout, func(ctx context.Context, p *service.Process, cfg Config) error {
+		return p.Serve(ctx, routes(identityFrom(cfg), time.Now))
+	}, opts...)
 }
 
 // identityFrom fills in what the Downward API did not provide, so the backend always says who

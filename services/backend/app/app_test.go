@@ -5,9 +5,13 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 
+	"github.com/svc2svc/svc2svc/pkg/config"
+	"github.com/svc2svc/svc2svc/pkg/service"
 	"github.com/svc2svc/svc2svc/pkg/servicetest"
 	"github.com/svc2svc/svc2svc/services/backend/app"
 )
@@ -16,8 +20,8 @@ import (
 func startBackend(t *testing.T, environ ...string) *servicetest.Service {
 	t.Helper()
 	environ = append([]string{"LISTEN_HOST=127.0.0.1", "PORT=0", "DRAIN_DELAY=0s"}, environ...)
-	return servicetest.Start(t, func(ctx context.Context, stdout io.Writer) error {
-		return app.Run(ctx, nil, environ, stdout)
+	return servicetest.Start(t, func(ctx context.Context, stdout io.Writer, opts ...service.Option) error {
+		return app.Run(ctx, nil, environ, stdout, opts...)
 	})
 }
 
@@ -98,26 +102,32 @@ func TestRunRejectsBadInput(t *testing.T) {
 		name     string
 		args     []string
 		environ  []string
-		wantVars []string
+		wantVars []string // exactly the variables named, for a configuration error
+		wantText string   // what another error must say
 	}{
-		{name: "bad values", environ: []string{"PORT=abc", "SHUTDOWN_TIMEOUT=-1s", "LOG_LEVEL=loud"}, wantVars: []string{"PORT", "SHUTDOWN_TIMEOUT", "LOG_LEVEL"}},
+		{name: "bad values", environ: []string{"PORT=abc", "SHUTDOWN_TIMEOUT=-1s", "LOG_LEVEL=loud"},
+			wantVars: []string{"LOG_LEVEL", "PORT", "SHUTDOWN_TIMEOUT"}},
 		{name: "port out of range", environ: []string{"PORT=70000"}, wantVars: []string{"PORT"}},
-		{name: "arguments", args: []string{"serve"}, wantVars: []string{"no arguments"}},
+		{name: "server rules", environ: []string{"LISTEN_HOST=localhost", "READ_TIMEOUT=0", "OTEL_TRACES_SAMPLER=sometimes"},
+			wantVars: []string{"LISTEN_HOST", "OTEL_TRACES_SAMPLER", "READ_TIMEOUT"}},
+		{name: "arguments", args: []string{"serve"}, wantText: "no arguments"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			var out strings.Builder
-			err := app.Run(context.Background(), tt.args, tt.environ, &out)
+			var listened atomic.Bool
+			err := app.Run(context.Background(), tt.args, tt.environ, &out, service.OnListen(func(string) { listened.Store(true) }))
 			if err == nil {
 				t.Fatalf("Run(%q) = nil, want an error", tt.environ)
 			}
-			for _, v := range tt.wantVars {
-				if !strings.Contains(err.Error(), v) {
-					t.Errorf("Run(%q) = %q, want it to name %s", tt.environ, err, v)
-				}
+			if got := config.Vars(err); !slices.Equal(got, tt.wantVars) {
+				t.Errorf("Run(%q) = %q, naming %q, want %q", tt.environ, err, got, tt.wantVars)
 			}
-			if strings.Contains(out.String(), servicetest.ListeningMessage) {
+			if !strings.Contains(err.Error(), tt.wantText) {
+				t.Errorf("Run(%q) = %q, want it to say %q", tt.environ, err, tt.wantText)
+			}
+			if listened.Load() {
 				t.Errorf("Run(%q) listened before failing; logs:\n%s", tt.environ, out.String())
 			}
 		})

@@ -5,143 +5,69 @@ package app
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"sync"
-	"time"
 
-	"github.com/caarlos0/env/v11"
-
-	"github.com/svc2svc/svc2svc/pkg/buildinfo"
-	"github.com/svc2svc/svc2svc/pkg/config"
 	"github.com/svc2svc/svc2svc/pkg/discovery"
 	"github.com/svc2svc/svc2svc/pkg/endpointslices"
 	"github.com/svc2svc/svc2svc/pkg/httpclient"
-	"github.com/svc2svc/svc2svc/pkg/httpserver"
-	"github.com/svc2svc/svc2svc/pkg/logging"
 	"github.com/svc2svc/svc2svc/pkg/metrics"
-	"github.com/svc2svc/svc2svc/pkg/telemetry"
+	"github.com/svc2svc/svc2svc/pkg/service"
 )
 
 // ServiceName names the service in traces and logs.
 const ServiceName = "frontend"
 
-// Config is everything the frontend reads from its environment.
-type Config struct {
-	Server    httpserver.Config
-	Telemetry telemetry.Config
-	Discovery discovery.Config `envPrefix:"DISCOVERY_"`
-	// DiscoveryMode says where the backend's addresses come from: "dns" (DNS, then the
-	// Kubernetes environment variables) or "endpointslices" (a watch of the Service's
-	// EndpointSlices through the Kubernetes API, which sees a new or a terminating pod within
-	// about a second; DNS answers until the first list succeeds). The watch needs a service
-	// account allowed to get, list and watch endpointslices (k8s/endpointslices/).
-	DiscoveryMode string            `env:"DISCOVERY_MODE" envDefault:"dns"`
-	Client        httpclient.Config `envPrefix:"CLIENT_"`
-	LogLevel      slog.Level        `env:"LOG_LEVEL" envDefault:"info"`
-	// SpreadTimeout bounds a whole /api/spread request; it must end before the server's
-	// WriteTimeout cuts the response off.
-	SpreadTimeout time.Duration `env:"SPREAD_TIMEOUT" envDefault:"10s"`
-	// CallWait bounds how long the one-shot mode ("frontend call") keeps retrying while no
-	// backend accepts its connection or none can be found. A NetworkPolicy enforcer programs
-	// a new pod's rules a few seconds after it starts, so a Job's first connects are refused;
-	// curl --retry-connrefused exists for the same reason. 0 makes one call only.
-	CallWait time.Duration `env:"CALL_WAIT" envDefault:"30s"`
-}
-
-// The values of DISCOVERY_MODE.
-const (
-	modeDNS            = "dns"
-	modeEndpointSlices = "endpointslices"
-)
-
-// Validate checks the rules that span several variables.
-func (c Config) Validate() error {
-	var errs []error
-	if c.SpreadTimeout >= c.Server.WriteTimeout {
-		errs = append(errs, config.FieldError{Var: "SPREAD_TIMEOUT",
-			Msg: fmt.Sprintf("must be shorter than WRITE_TIMEOUT (%v), got %v", c.Server.WriteTimeout, c.SpreadTimeout)})
-	}
-	if c.DiscoveryMode != modeDNS && c.DiscoveryMode != modeEndpointSlices {
-		errs = append(errs, config.FieldError{Var: "DISCOVERY_MODE",
-			Msg: fmt.Sprintf("must be %q or %q, got %q", modeDNS, modeEndpointSlices, c.DiscoveryMode)})
-	}
-	if c.Client.AttemptTimeout > c.Client.Timeout {
-		errs = append(errs, config.FieldError{Var: "CLIENT_ATTEMPT_TIMEOUT",
-			Msg: fmt.Sprintf("must not exceed CLIENT_TIMEOUT (%v), got %v", c.Client.Timeout, c.Client.AttemptTimeout)})
-	}
-	return errors.Join(errs...)
-}
-
-// Run parses the environment and serves until ctx is done, then shuts down gracefully and
-// flushes telemetry. With the argument "call" it calls the backend once, prints the answer and
-// returns, which is what the Kubernetes client Job runs.
-func Run(ctx context.Context, args, environ []string, stdout io.Writer) error {
+// Run serves the frontend until ctx is done (see service.Run for the start-up and shutdown
+// every service shares). With the argument "call" it calls the backend once instead, prints
+// the answer and returns, which is what the Kubernetes client Job runs. opts are for tests
+// and tools, such as service.OnListen.
+func Run(ctx context.Context, args, environ []string, stdout io.Writer, opts ...service.Option) error {
 	oneShot, err := parseArgs(args)
 	if err != nil {
 		return err
 	}
-	cfg, err := config.Parse[Config](environ)
-	if err != nil {
-		return err
-	}
-	logger := logging.New(stdout, cfg.LogLevel).With("service", ServiceName)
-	tel, err := telemetry.New(ctx, ServiceName, buildinfo.Version, cfg.Telemetry)
-	if err != nil {
-		return fmt.Errorf("telemetry: %w", err)
-	}
-	defer func() {
-		// ctx is already cancelled here: flushing needs a fresh deadline of its own.
-		flushCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := tel.Shutdown(flushCtx); err != nil {
-			logger.Error("telemetry flush failed", "error", err)
-		}
-	}()
-
-	// One registry per process, injected: see pkg/metrics for why there is no global one.
-	reg := metrics.NewRegistry()
-	vars := env.ToMap(environ)
-	lookupEnv := func(key string) (string, bool) { v, ok := vars[key]; return v, ok }
-	var resolver httpclient.Resolver = discovery.New(cfg.Discovery, discovery.NewDNSResolver(cfg.Discovery.DNSServer),
-		lookupEnv, discovery.WithObserver(metrics.NewDiscovery(reg)))
-	if cfg.DiscoveryMode == modeEndpointSlices {
-		watcher, err := newWatcher(cfg.Discovery, lookupEnv, logger, metrics.NewEndpointSlices(reg))
+	return service.Run(ctx, ServiceName, environ, stdout, func(ctx context.Context, p *service.Process, cfg Config) error {
+		backend, stop, err := newBackend(ctx, cfg, p)
 		if err != nil {
 			return err
 		}
-		// The watch ends with ctx; Run waits for it, so nothing outlives Run.
-		watchCtx, stop := context.WithCancel(ctx)
-		var wg sync.WaitGroup
-		defer wg.Wait()
 		defer stop()
+		if oneShot {
+			return callOnce(ctx, backend, p.Telemetry, cfg.CallWait, p.Logger, p.Stdout)
+		}
+		return p.Serve(ctx, routes(backend, cfg.SpreadTimeout, p.Logger))
+	}, opts...)
+}
+
+// newBackend builds what calls the backend: discovery (with the EndpointSlice watch in that
+// mode) behind the shared client. stop ends the watch and returns once it has ended, so
+// nothing outlives Run.
+func newBackend(ctx context.Context, cfg Config, p *service.Process) (backend *backendCaller, stop func(), err error) {
+	lookupEnv := func(key string) (string, bool) { v, ok := p.Environ[key]; return v, ok }
+	var resolver httpclient.Resolver = discovery.New(cfg.Discovery, discovery.NewDNSResolver(cfg.Discovery.DNSServer),
+		lookupEnv, discovery.WithObserver(metrics.NewDiscovery(p.Metrics)))
+	stop = func() {}
+	if cfg.DiscoveryMode == modeEndpointSlices {
+		watcher, err := newWatcher(cfg.Discovery, lookupEnv, p.Logger, metrics.NewEndpointSlices(p.Metrics))
+		if err != nil {
+			return nil, nil, err
+		}
+		watchCtx, cancel := context.WithCancel(ctx)
+		var wg sync.WaitGroup
 		wg.Go(func() { _ = watcher.Run(watchCtx) })
+		stop = func() { cancel(); wg.Wait() }
 		resolver = endpointslices.WithFallback(watcher, resolver)
 	}
 	client := httpclient.New(cfg.Client, httpclient.Deps{
 		Resolver:       resolver,
-		TracerProvider: tel.TracerProvider,
-		Propagator:     tel.Propagator,
-		Observer:       metrics.NewHTTPClient(reg),
+		TracerProvider: p.Telemetry.TracerProvider,
+		Propagator:     p.Telemetry.Propagator,
+		Observer:       metrics.NewHTTPClient(p.Metrics),
 	})
-	backend := newBackendCaller(client)
-
-	if oneShot {
-		return callOnce(ctx, backend, tel, cfg.CallWait, logger, stdout)
-	}
-	srv := httpserver.New(cfg.Server, httpserver.Deps{
-		Logger:         logger,
-		TracerProvider: tel.TracerProvider,
-		Propagator:     tel.Propagator,
-		Observer:       metrics.NewHTTPServer(reg),
-		MetricsHandler: metrics.Handler(reg),
-	}, routes(backend, cfg.SpreadTimeout, logger))
-	if err := srv.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
-		return err
-	}
-	return nil
+	return newBackendCaller(client), stop, nil
 }
 
 // newWatcher sets up the EndpointSlice watch of the backend's Service, in the pod's namespace

@@ -15,7 +15,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"os"
 	"strconv"
 	"sync"
@@ -24,11 +23,12 @@ import (
 	"github.com/caarlos0/env/v11"
 
 	"github.com/svc2svc/svc2svc/pkg/dnstest"
+	"github.com/svc2svc/svc2svc/pkg/service"
 	backend "github.com/svc2svc/svc2svc/services/backend/app"
 	frontend "github.com/svc2svc/svc2svc/services/frontend/app"
 )
 
-// startLimit only guards against a hang: a service that does not answer by then is a failure.
+// startLimit only guards against a hang: a service that does not listen by then is a failure.
 const startLimit = 30 * time.Second
 
 // passThrough lists the only variables of the user's environment that reach the services: a
@@ -81,7 +81,7 @@ type Pair struct {
 	wg     sync.WaitGroup
 }
 
-// Start runs the pair until ctx is done and returns once every service answers /healthz.
+// Start runs the pair until ctx is done and returns once every service listens.
 // If a service fails to start, Start stops the others and returns the failure. Call Wait
 // after ctx is done to let the services shut down.
 func Start(ctx context.Context, cfg Config) (*Pair, error) {
@@ -113,59 +113,58 @@ func (p *Pair) start(cfg Config) error {
 	var targets []dnstest.SRV
 	for i := range cfg.Replicas {
 		name := fmt.Sprintf("backend-%d", i+1)
-		port := cfg.BackendBasePort + i
-		if cfg.BackendBasePort == 0 {
-			var err error
-			if port, err = freePort(); err != nil {
-				return err
-			}
+		port := 0
+		if cfg.BackendBasePort != 0 {
+			port = cfg.BackendBasePort + i
 		}
-		p.run(name, backend.Run, append([]string{
+		addr, err := p.run(name, backend.Run, append([]string{
 			"PORT=" + strconv.Itoa(port), "POD_NAME=" + name, "POD_IP=127.0.0.1",
 		}, common...), cfg.Stdout)
-		p.BackendAddrs = append(p.BackendAddrs, net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+		if err != nil {
+			return err
+		}
+		p.BackendAddrs = append(p.BackendAddrs, addr)
+		_, portText, _ := net.SplitHostPort(addr)
+		port, _ = strconv.Atoi(portText)
 		host := name + ".svc2svc.local"
 		p.dns.SetA(host, "127.0.0.1")
 		targets = append(targets, dnstest.SRV{Target: host, Port: uint16(port)})
 	}
 	p.dns.SetSRV("_http._tcp.backend-service", targets...)
 
-	port := cfg.FrontendPort
-	if port == 0 {
-		var err error
-		if port, err = freePort(); err != nil {
-			return err
-		}
-	}
-	p.run("frontend", frontend.Run, append([]string{
-		"PORT=" + strconv.Itoa(port), "POD_NAME=frontend-1", "POD_IP=127.0.0.1",
+	addr, err := p.run("frontend", frontend.Run, append([]string{
+		"PORT=" + strconv.Itoa(cfg.FrontendPort), "POD_NAME=frontend-1", "POD_IP=127.0.0.1",
 		"DISCOVERY_DNS_SERVER=" + p.dns.Addr(), "DISCOVERY_PORT_NAME=http",
 	}, common...), cfg.Stdout)
-	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-	p.FrontendURL = "http://" + addr
-	return waitHealthy(p.ctx, append([]string{addr}, p.BackendAddrs...))
-}
-
-// freePort returns a loopback port that was free a moment ago. The services are started with
-// an explicit port rather than PORT=0 because the only place they report the port they got is
-// an info log line, which LOG_LEVEL=warn hides; the window in which another process could take
-// the port is tiny, and Start then fails with the listen error.
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return 0, fmt.Errorf("find a free port: %w", err)
+		return err
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
+	p.FrontendURL = "http://" + addr
+	return nil
 }
 
-// run starts one service in the background; a failure stops the pair and names the service.
-func (p *Pair) run(name string, runFn func(context.Context, []string, []string, io.Writer) error, environ []string, stdout io.Writer) {
+// runFunc is a service's Run.
+type runFunc func(ctx context.Context, args, environ []string, stdout io.Writer, opts ...service.Option) error
+
+// run starts one service in the background and returns its address once it listens (the
+// service.OnListen hook says so, whatever LOG_LEVEL hides); a failure stops the pair and names
+// the service.
+func (p *Pair) run(name string, runFn runFunc, environ []string, stdout io.Writer) (string, error) {
+	listening := make(chan string, 1)
 	p.wg.Go(func() {
-		if err := runFn(p.ctx, nil, environ, stdout); err != nil {
+		err := runFn(p.ctx, nil, environ, stdout, service.OnListen(func(addr string) { listening <- addr }))
+		if err != nil {
 			p.cancel(fmt.Errorf("%s: %w", name, err))
 		}
 	})
+	select {
+	case addr := <-listening:
+		return addr, nil
+	case <-p.ctx.Done():
+		return "", context.Cause(p.ctx) // a service failed (it is named) or the caller gave up
+	case <-time.After(startLimit):
+		return "", fmt.Errorf("%s did not listen within %v", name, startLimit)
+	}
 }
 
 // Wait waits until every service has stopped, after the context given to Start is done or a
@@ -182,35 +181,3 @@ func (p *Pair) Wait() error {
 
 // Done is closed when the pair starts stopping: its context ended or a service failed.
 func (p *Pair) Done() <-chan struct{} { return p.ctx.Done() }
-
-// waitHealthy polls each /healthz, so that Start returns only once everything answers.
-func waitHealthy(ctx context.Context, addrs []string) error {
-	ctx, cancel := context.WithTimeout(ctx, startLimit)
-	defer cancel()
-	client := &http.Client{Timeout: time.Second, Transport: &http.Transport{Proxy: nil}}
-	defer client.CloseIdleConnections()
-	for _, addr := range addrs {
-		for {
-			req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/healthz", nil)
-			if err != nil {
-				return err
-			}
-			res, err := client.Do(req)
-			if err == nil {
-				res.Body.Close()
-				if res.StatusCode == http.StatusOK {
-					break
-				}
-			}
-			select {
-			case <-ctx.Done():
-				if cause := context.Cause(ctx); !errors.Is(cause, context.DeadlineExceeded) {
-					return cause // a service failed (it is named) or the caller gave up
-				}
-				return fmt.Errorf("%s did not answer /healthz within %v", addr, startLimit)
-			case <-time.After(50 * time.Millisecond):
-			}
-		}
-	}
-	return nil
-}

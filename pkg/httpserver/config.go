@@ -1,0 +1,94 @@
+package httpserver
+
+import (
+	"net/netip"
+	"time"
+
+	"github.com/svc2svc/svc2svc/pkg/config"
+)
+
+// Defaults for zero fields of Config, the same as its envDefault tags, so that a Config
+// literal in Go code gets every timeout the environment would give it.
+const (
+	defaultReadHeaderTimeout = 5 * time.Second
+	defaultReadTimeout       = 10 * time.Second
+	defaultWriteTimeout      = 15 * time.Second
+	defaultIdleTimeout       = 60 * time.Second
+	defaultMaxHeaderBytes    = 64 << 10
+	defaultMaxBodyBytes      = 1 << 20
+	defaultShutdownTimeout   = 10 * time.Second
+)
+
+// Config holds the server's knobs. Services embed it without a prefix, so its variables are
+// PORT, READ_HEADER_TIMEOUT and so on. Zero fields take the envDefault values (New applies
+// them), so a zero Config serves with every timeout set.
+//
+// The min and max tags are config.Parse's. A timeout of 0 is refused in the environment,
+// since net/http reads it as "none" and Config as "the default", and neither is what a 0
+// suggests. The upper bounds catch a misplaced unit: 1m for headers, 10m for a request or
+// its response (a service here answers in seconds), 1h of keep-alive idleness, 1m of drain
+// (a pod's terminationGracePeriodSeconds is 30s by default) and 5m of shutdown.
+type Config struct {
+	// Host is the address to listen on, an IP literal (no name: resolving one at listen time
+	// would make start-up depend on DNS); empty means every interface, as a pod needs. Tests
+	// set 127.0.0.1 to stay on loopback. Not "HOST": zsh and others set that to the machine's
+	// name.
+	Host string `env:"LISTEN_HOST"`
+	// Port is the TCP port; 0 picks a free one (Deps.OnListen learns which).
+	Port int `env:"PORT" envDefault:"8080" min:"0" max:"65535"`
+	// ReadHeaderTimeout bounds reading the request line and headers, so a client that opens
+	// connections and sends nothing (slowloris) cannot tie up the server.
+	ReadHeaderTimeout time.Duration `env:"READ_HEADER_TIMEOUT" envDefault:"5s" min:"1ms" max:"1m"`
+	// ReadTimeout bounds reading the whole request, body included.
+	ReadTimeout time.Duration `env:"READ_TIMEOUT" envDefault:"10s" min:"1ms" max:"10m"`
+	// WriteTimeout bounds a request from the end of its headers to the end of the response;
+	// handlers must finish well within it.
+	WriteTimeout time.Duration `env:"WRITE_TIMEOUT" envDefault:"15s" min:"1ms" max:"10m"`
+	// IdleTimeout closes keep-alive connections that carry no request for that long.
+	IdleTimeout time.Duration `env:"IDLE_TIMEOUT" envDefault:"60s" min:"1ms" max:"1h"`
+	// MaxHeaderBytes caps the request headers; larger ones get 431.
+	MaxHeaderBytes int `env:"MAX_HEADER_BYTES" envDefault:"65536" min:"1" max:"1048576"`
+	// MaxBodyBytes caps every request body; reading past it fails with *http.MaxBytesError,
+	// which handlers answer with 413.
+	MaxBodyBytes int64 `env:"MAX_BODY_BYTES" envDefault:"1048576" min:"1"`
+	// DrainDelay is how long the server keeps serving after shutdown starts, with /readyz
+	// answering 503, so that Kubernetes stops routing to the pod before connections close.
+	// 0 (what a zero Config has) stops at once, as tests and the local run want.
+	DrainDelay time.Duration `env:"DRAIN_DELAY" envDefault:"5s" max:"1m"`
+	// ShutdownTimeout bounds waiting for in-flight requests once the drain delay is over.
+	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT" envDefault:"10s" min:"1ms" max:"5m"`
+}
+
+// Validate checks the listen address and that the header timeout fits in the request's, for
+// config.Parse.
+func (c *Config) Validate(r *config.Rules) {
+	if c.Host != "" {
+		if _, err := netip.ParseAddr(c.Host); err != nil {
+			r.Fail(&c.Host, "want an IP address such as 127.0.0.1 or ::, got %q", c.Host)
+		}
+	}
+	if c.ReadHeaderTimeout > c.ReadTimeout {
+		r.Fail(&c.ReadHeaderTimeout, "must not exceed %s, got %v", &c.ReadTimeout, c.ReadHeaderTimeout)
+	}
+}
+
+// withDefaults replaces zero (or nonsensical negative) fields with their defaults. Port and
+// DrainDelay keep their zero, which is meaningful.
+func (c Config) withDefaults() Config {
+	setDefault(&c.ReadHeaderTimeout, defaultReadHeaderTimeout)
+	setDefault(&c.ReadTimeout, defaultReadTimeout)
+	setDefault(&c.WriteTimeout, defaultWriteTimeout)
+	setDefault(&c.IdleTimeout, defaultIdleTimeout)
+	setDefault(&c.MaxHeaderBytes, defaultMaxHeaderBytes)
+	setDefault(&c.MaxBodyBytes, defaultMaxBodyBytes)
+	setDefault(&c.ShutdownTimeout, defaultShutdownTimeout)
+	c.DrainDelay = max(c.DrainDelay, 0)
+	return c
+}
+
+// setDefault sets *v to def unless it is positive.
+func setDefault[N time.Duration | int | int64](v *N, def N) {
+	if *v <= 0 {
+		*v = def
+	}
+}

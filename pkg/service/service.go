@@ -1,0 +1,156 @@
+// Package service is the start-up and shutdown every service of this project shares, written
+// once: parse the configuration (refusing bad values before anything listens), build the JSON
+// logger, tracing and a metrics registry, serve HTTP with health probes, /metrics and a
+// graceful shutdown, and flush the traces with a fresh deadline once the service has stopped.
+//
+// A service states only what is its own: its Config (which embeds this package's Config) and
+// a main function that gets the parsed Config and a Process, builds its dependencies and
+// usually ends with Process.Serve:
+//
+//	type Config struct {
+//		service.Config
+//		Greeting string `env:"GREETING" envDefault:"hello"`
+//	}
+//
+//	func Run(ctx context.Context, environ []string, stdout io.Writer, opts ...service.Option) error {
+//		return service.Run(ctx, "greeter", environ, stdout, func(ctx context.Context, p *service.Process, cfg Config) error {
+//			return p.Serve(ctx, func(r chi.Router) {
+//				r.Get("/", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, cfg.Greeting) })
+//			})
+//		}, opts...)
+//	}
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/caarlos0/env/v11"
+	"github.com/go-chi/chi/v5"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/svc2svc/svc2svc/pkg/buildinfo"
+	"github.com/svc2svc/svc2svc/pkg/config"
+	"github.com/svc2svc/svc2svc/pkg/httpserver"
+	"github.com/svc2svc/svc2svc/pkg/logging"
+	"github.com/svc2svc/svc2svc/pkg/metrics"
+	"github.com/svc2svc/svc2svc/pkg/telemetry"
+)
+
+// flushTimeout bounds sending the last spans once the service has stopped.
+const flushTimeout = 5 * time.Second
+
+// Config is what every service reads from its environment. A service's own Config embeds it
+// (without a prefix), which is also how Run finds it.
+type Config struct {
+	// Server configures the HTTP server: PORT, the timeouts, DRAIN_DELAY and so on.
+	Server httpserver.Config
+	// Telemetry configures tracing from the standard OTEL_* variables.
+	Telemetry telemetry.Config
+	// LogLevel is the least severe level logged.
+	LogLevel slog.Level `env:"LOG_LEVEL" envDefault:"info"`
+}
+
+// common is how Run reaches the embedded Config of any service's configuration; being
+// unexported, only embedding provides it.
+func (c *Config) common() *Config { return c }
+
+// Main is a service's own part: it gets the parsed configuration and the process's shared
+// pieces and runs until ctx is done (usually by returning p.Serve) or its one-shot work ends.
+type Main[C any] func(ctx context.Context, p *Process, cfg C) error
+
+// Process is what the shared start-up built for a service, handed to its Main.
+type Process struct {
+	// Logger writes JSON to the process's stdout, with the service's name on every line.
+	Logger *slog.Logger
+	// Telemetry is the tracer provider and propagator to give to servers and clients.
+	Telemetry *telemetry.Telemetry
+	// Metrics is the process's one registry (see pkg/metrics for why it is not global),
+	// served at /metrics by Serve.
+	Metrics *prometheus.Registry
+	// Environ is the environment as a map, for the few lookups the configuration does not
+	// cover (such as the variables Kubernetes sets for each Service).
+	Environ map[string]string
+	// Stdout is where the service writes, for output other than logs.
+	Stdout io.Writer
+
+	server   httpserver.Config
+	onListen []func(addr string)
+}
+
+// Serve runs the HTTP server with routes (plus /healthz, /readyz and /metrics) until ctx is
+// done, then shuts down gracefully (see httpserver.Server.Run). A cancelled ctx is a clean
+// stop, not an error.
+func (p *Process) Serve(ctx context.Context, routes func(chi.Router)) error {
+	srv := httpserver.New(p.server, httpserver.Deps{
+		Logger:         p.Logger,
+		TracerProvider: p.Telemetry.TracerProvider,
+		Propagator:     p.Telemetry.Propagator,
+		Observer:       metrics.NewHTTPServer(p.Metrics),
+		MetricsHandler: metrics.Handler(p.Metrics),
+		OnListen:       p.listening,
+	}, routes)
+	if err := srv.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+		return err
+	}
+	return nil
+}
+
+func (p *Process) listening(addr string) {
+	for _, f := range p.onListen {
+		f(addr)
+	}
+}
+
+// Option changes how Run starts a service; services pass them through from their own Run.
+type Option func(*Process)
+
+// OnListen makes Run call f with the server's dialable address ("127.0.0.1:PORT") once it
+// accepts connections, which is how a test learns the port of a service started with PORT=0,
+// and that it listened at all. f must not block.
+func OnListen(f func(addr string)) Option {
+	return func(p *Process) { p.onListen = append(p.onListen, f) }
+}
+
+// Run starts the service called name: it parses environ ("KEY=value", as os.Environ) into C,
+// builds the logger (on stdout), tracing and the metrics registry, calls main, and after
+// main returns flushes the traces with a fresh deadline, since ctx is done by then. Bad
+// configuration is returned before anything starts, with every bad variable named.
+func Run[C any, PC interface {
+	*C
+	common() *Config
+}](ctx context.Context, name string, environ []string, stdout io.Writer, main Main[C], opts ...Option) error {
+	cfg, err := config.Parse[C](environ)
+	if err != nil {
+		return err
+	}
+	common := PC(&cfg).common()
+	logger := logging.New(stdout, common.LogLevel).With("service", name)
+	tel, err := telemetry.New(ctx, name, buildinfo.Version, common.Telemetry)
+	if err != nil {
+		return fmt.Errorf("telemetry: %w", err)
+	}
+	defer func() {
+		flushCtx, cancel := context.WithTimeout(context.Background(), flushTimeout)
+		defer cancel()
+		if err := tel.Shutdown(flushCtx); err != nil {
+			logger.Error("telemetry flush failed", "error", err)
+		}
+	}()
+	p := &Process{
+		Logger:    logger,
+		Telemetry: tel,
+		Metrics:   metrics.NewRegistry(),
+		Environ:   env.ToMap(environ),
+		Stdout:    stdout,
+		server:    common.Server,
+	}
+	for _, opt := range opts {
+		opt(p)
+	}
+	return main(ctx, p, cfg)
+}

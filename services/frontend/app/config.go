@@ -1,0 +1,53 @@
+package app
+
+import (
+	"time"
+
+	"github.com/svc2svc/svc2svc/pkg/config"
+	"github.com/svc2svc/svc2svc/pkg/discovery"
+	"github.com/svc2svc/svc2svc/pkg/httpclient"
+	"github.com/svc2svc/svc2svc/pkg/service"
+)
+
+// Config is everything the frontend reads from its environment.
+type Config struct {
+	service.Config
+	Discovery discovery.Config `envPrefix:"DISCOVERY_"`
+	// DiscoveryMode says where the backend's addresses come from: "dns" (DNS, then the
+	// Kubernetes environment variables) or "endpointslices" (a watch of the Service's
+	// EndpointSlices through the Kubernetes API, which sees a new or a terminating pod within
+	// about a second; DNS answers until the first list succeeds). The watch needs a service
+	// account allowed to get, list and watch endpointslices (k8s/endpointslices/).
+	DiscoveryMode string            `env:"DISCOVERY_MODE" envDefault:"dns"`
+	Client        httpclient.Config `envPrefix:"CLIENT_"`
+	// SpreadTimeout bounds a whole /api/spread request; it must end before the server's
+	// WriteTimeout cuts the response off.
+	SpreadTimeout time.Duration `env:"SPREAD_TIMEOUT" envDefault:"10s" min:"1ms"`
+	// CallWait bounds how long the one-shot mode ("frontend call") keeps retrying while no
+	// backend accepts its connection or none can be found. A NetworkPolicy enforcer programs
+	// a new pod's rules a few seconds after it starts, so a Job's first connects are refused;
+	// curl --retry-connrefused exists for the same reason. 0 makes one call only.
+	CallWait time.Duration `env:"CALL_WAIT" envDefault:"30s" max:"10m"`
+}
+
+// The values of DISCOVERY_MODE.
+const (
+	modeDNS            = "dns"
+	modeEndpointSlices = "endpointslices"
+)
+
+// Validate checks the rules that span packages (each package checks its own) and
+// DISCOVERY_MODE. /api/spread and every backend call must end before the server's
+// WriteTimeout cuts the response off, or a hung backend gets the browser an empty reply
+// instead of a 504.
+func (c *Config) Validate(r *config.Rules) {
+	if c.SpreadTimeout >= c.Server.WriteTimeout {
+		r.Fail(&c.SpreadTimeout, "must be shorter than %s, got %v", &c.Server.WriteTimeout, c.SpreadTimeout)
+	}
+	if c.Client.Timeout >= c.Server.WriteTimeout {
+		r.Fail(&c.Client.Timeout, "must be shorter than %s, got %v", &c.Server.WriteTimeout, c.Client.Timeout)
+	}
+	if c.DiscoveryMode != modeDNS && c.DiscoveryMode != modeEndpointSlices {
+		r.Fail(&c.DiscoveryMode, "must be %q or %q, got %q", modeDNS, modeEndpointSlices, c.DiscoveryMode)
+	}
+}
