@@ -19,8 +19,6 @@ func (r staticResolver) Resolve(context.Context) (discovery.Endpoint, error) {
 	return discovery.Endpoint(r), nil
 }
 
-func (staticResolver) Invalidate() {}
-
 func ExampleClient_Get() {
 	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintln(w, "this call was answered by the backend")

@@ -14,15 +14,18 @@ import (
 	"github.com/svc2svc/svc2svc/pkg/httpclient"
 )
 
-// resolvable answers Resolve with the endpoint last stored, the same Addrs slice every time
-// as discovery's cache does; storing a new endpoint stands for a fresh lookup.
+// resolvable answers Resolve with the endpoint last stored, the same answer every time as
+// discovery's cache does; storing a new endpoint stands for a fresh lookup, so it has the
+// next Generation.
 type resolvable struct {
 	ep            atomic.Pointer[discovery.Endpoint]
+	generation    atomic.Uint64
 	invalidations atomic.Int64
 }
 
 func (r *resolvable) set(addrs ...string) {
-	r.ep.Store(&discovery.Endpoint{Source: discovery.SourceDNS, Name: "_http._tcp.backend-service", Addrs: slices.Clone(addrs)})
+	r.ep.Store(&discovery.Endpoint{Source: discovery.SourceDNS, Name: "_http._tcp.backend-service", Addrs: slices.Clone(addrs),
+		Generation: r.generation.Add(1)})
 }
 
 func (r *resolvable) Resolve(context.Context) (discovery.Endpoint, error) { return *r.ep.Load(), nil }
