@@ -80,6 +80,32 @@ func TestRefusedAddressIsSkipped(t *testing.T) {
 	}
 }
 
+// TestRefusedAddressIsSkippedByAddress: the client remembers the failed address itself, not
+// the answer it came in, so a resolver that builds a new slice for every call and does not
+// number its answers (Generation 0) gets the address skipped too, for a while.
+func TestRefusedAddressIsSkippedByAddress(t *testing.T) {
+	t.Parallel()
+	good, requests := statusServer(t, 200)
+	addrs := []string{closedAddr(t), good}
+	fresh := resolverFunc(func(context.Context) (discovery.Endpoint, error) {
+		return discovery.Endpoint{Source: discovery.SourceDNS, Name: "backend-service", Addrs: slices.Clone(addrs)}, nil
+	})
+	c := newClient(t, fast, httpclient.Deps{Resolver: fresh})
+
+	const calls = 10
+	extra := 0
+	for i := range calls {
+		res, err := c.Get(t.Context(), "/")
+		if err != nil {
+			t.Fatalf("Get #%d error = %v", i, err)
+		}
+		extra += res.Attempts - 1
+	}
+	if extra != 1 || requests.Load() != calls {
+		t.Errorf("%d calls dialled the refusing address %d times and the good one %d, want 1 and %d", calls, extra, requests.Load(), calls)
+	}
+}
+
 // TestMaxConnAge counts the connections a backend accepts for a series of sequential calls,
 // which one keep-alive connection would carry without a bound on its age.
 func TestMaxConnAge(t *testing.T) {
