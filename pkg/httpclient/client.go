@@ -90,8 +90,8 @@ type Client struct {
 	resolver    Resolver
 	invalidator Invalidator // nil: the resolver has no cache to drop
 	obs         Observer    // nil: calls are not reported
-	base     http.RoundTripper
-	http     *http.Client
+	base        http.RoundTripper
+	http        *http.Client
 	// next is where the next call starts in the address list; each call takes one
 	// position, and its retries walk on from there.
 	next atomic.Uint64
