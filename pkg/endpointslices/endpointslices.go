@@ -120,7 +120,7 @@ func (w *Watcher) publish() {
 	if old != nil && slices.Equal(old.Addrs, addrs) {
 		return
 	}
-	var gen uint64 = 1
+	gen := uint64(1)
 	if old != nil {
 		gen = old.Generation + 1
 	}

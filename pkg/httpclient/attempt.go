@@ -67,7 +67,7 @@ func (c *Client) attempt(callCtx context.Context, req request, n int) attempt {
 	}
 	a := attempt{endpoint: ep, addr: c.pick(ep, req.first+uint64(n-1))}
 
-	ctx = context.WithValue(ctx, attemptKey{}, &attemptInfo{n: n, endpoint: ep, addr: a.addr})
+	ctx = context.WithValue(ctx, attemptKey{}, &attemptInfo{n: n, source: ep.Source, name: ep.Name, addr: a.addr})
 	hreq, err := http.NewRequestWithContext(ctx, req.method, "http://"+a.addr+req.path, bodyReader(req.body))
 	if err != nil {
 		a.outcome, a.err = InvalidRequest, err

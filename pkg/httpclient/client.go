@@ -195,10 +195,15 @@ func (c *Client) Do(ctx context.Context, method, path string, body []byte, heade
 		method = http.MethodGet
 	}
 	req := request{method: method, path: path, body: body, header: header, first: c.next.Add(1) - 1}
-	var t tries
-	outcome, cause := InvalidRequest, fmt.Errorf("path %q does not start with /", path)
+	var (
+		t       tries
+		outcome Outcome
+		cause   error
+	)
 	if strings.HasPrefix(path, "/") {
 		outcome, cause = c.attempts(ctx, req, &t)
+	} else {
+		outcome, cause = InvalidRequest, fmt.Errorf("path %q does not start with /", path)
 	}
 	if c.obs != nil {
 		c.obs.ObserveCall(t.endpoint.Source, outcome.callResult(t.last.status), time.Since(start))
