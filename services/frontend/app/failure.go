@@ -53,7 +53,7 @@ func failure(err error, view callView) failureView {
 	case outcome == httpclient.Timeout:
 		f.Status, f.Error = http.StatusGatewayTimeout, "backend did not answer within the deadline"
 	case outcome == httpclient.GatewayStatus && ce.Status == http.StatusServiceUnavailable:
-		// The backend said so itself, on every attempt.
+		// The backend itself answered 503 to the last attempt: it says it is unavailable.
 		f.Status, f.Error = http.StatusServiceUnavailable, "backend unavailable"
 	case outcome == httpclient.GatewayStatus, outcome == httpclient.ConnectFailed,
 		outcome == httpclient.ConnectionBroken, outcome == httpclient.BadResponse:
