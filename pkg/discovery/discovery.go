@@ -97,9 +97,10 @@ type Resolver struct {
 	portVar string
 	obs     Observer // nil: lookups are not reported
 
-	cache  atomic.Pointer[entry] // the last good answer; nil when there is none
-	mu     sync.Mutex            // guards flight
-	flight *flight               // the lookup in progress, shared by everyone who needs it
+	cache      atomic.Pointer[entry] // the last good answer; nil when there is none
+	generation atomic.Uint64         // the Generation of the last good answer
+	mu         sync.Mutex            // guards flight
+	flight     *flight               // the lookup in progress, shared by everyone who needs it
 }
 
 // New returns a Resolver for cfg that queries dns and reads env. dns may be nil only with

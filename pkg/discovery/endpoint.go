@@ -18,8 +18,12 @@ type Endpoint struct {
 	// or the environment variable prefix.
 	Name string
 	// Addrs holds at least one "host:port". It is shared between callers of a cached
-	// result, so it must be treated as read-only; each lookup makes a new slice, so the
-	// slice's identity tells one resolution from the next (httpclient relies on it to
-	// skip refused addresses until the next lookup).
+	// result, so it must be treated as read-only.
 	Addrs []string
+	// Generation numbers the resolver's answers: it grows with every lookup (or, for a
+	// watch, every change of the addresses) and stays the same while an answer is reused,
+	// so a client can tell a fresh answer from one it has seen without comparing
+	// addresses (httpclient skips an address that failed a connect until the next
+	// generation). 0 means the resolver does not number its answers.
+	Generation uint64
 }

@@ -63,6 +63,9 @@ func (r *Resolver) refresh(ctx context.Context) (Endpoint, error) {
 // run performs the lookup of f, caches a good answer and releases the waiters.
 func (r *Resolver) run(ctx context.Context, f *flight) {
 	f.ep, f.err = r.lookup(ctx)
+	if f.err == nil {
+		f.ep.Generation = r.generation.Add(1)
+	}
 	r.mu.Lock()
 	if f.err == nil && r.cfg.TTL > 0 {
 		r.cache.Store(&entry{ep: f.ep, expires: time.Now().Add(r.cfg.TTL)})

@@ -37,8 +37,9 @@ func TestCache(t *testing.T) {
 			s := startDNS(t)
 			s.SetA("backend-service", "10.0.0.1")
 			r := newResolver(discovery.Config{TTL: tt.ttl}, s, nil)
-			if got, err := resolve(t, r); err != nil || got.Addrs[0] != "10.0.0.1:80" {
-				t.Fatalf("Resolve() = %+v, %v; want 10.0.0.1:80", got, err)
+			first, err := resolve(t, r)
+			if err != nil || first.Addrs[0] != "10.0.0.1:80" || first.Generation == 0 {
+				t.Fatalf("Resolve() = %+v, %v; want 10.0.0.1:80 with a Generation", first, err)
 			}
 			s.SetA("backend-service", "10.0.0.2")
 			if tt.between != nil {
@@ -51,6 +52,10 @@ func TestCache(t *testing.T) {
 			}
 			if queried := s.Queries() > before; queried != tt.wantQueries {
 				t.Errorf("Resolve() again queried DNS: %t, want %t", queried, tt.wantQueries)
+			}
+			// A new lookup is a new generation; a cached answer keeps its own.
+			if fresh := got.Generation > first.Generation; fresh != tt.wantQueries {
+				t.Errorf("Resolve() again Generation = %d after %d: new %t, want %t", got.Generation, first.Generation, fresh, tt.wantQueries)
 			}
 		})
 	}

@@ -36,7 +36,8 @@ type Config struct {
 }
 
 // Watcher keeps the ready addresses of one Service current by watching its EndpointSlices.
-// Run does the watching; Resolve, Invalidate and Synced are safe for concurrent use.
+// Run does the watching; Resolve and Synced are safe for concurrent use. It has no Invalidate:
+// the watch pushes every change, so there is no cached answer to drop.
 type Watcher struct {
 	cfg  Config
 	api  API
@@ -96,21 +97,16 @@ func (w *Watcher) Resolve(context.Context) (discovery.Endpoint, error) {
 	return *ep, nil
 }
 
-// Invalidate does nothing: the watch pushes every change, so there is no cached answer to
-// drop. It exists so that a Watcher is a Resolver.
-func (w *Watcher) Invalidate() {}
-
 // Synced returns a channel that is closed once the first list has succeeded; from then on
 // Resolve answers from the API server's view.
 func (w *Watcher) Synced() <-chan struct{} { return w.synced }
 
 // publish makes the union of every slice's addresses what Resolve returns.
 //
-// It stores a new Endpoint only when the sorted addresses differ from the published ones,
-// and otherwise keeps the very same Addrs slice. httpclient recognises a resolution by the
-// identity of &Addrs[0] and forgets which addresses failed to connect when it changes, so
-// bookmarks and updates that do not change the ready set (a slice gaining a not-ready pod,
-// another port's change) must not look like a new resolution.
+// It stores a new Endpoint, with the next Generation, only when the sorted addresses differ
+// from the published ones. httpclient forgets which addresses failed to connect when the
+// Generation changes, so bookmarks and updates that do not change the ready set (a slice
+// gaining a not-ready pod, another port's change) must not look like a new resolution.
 func (w *Watcher) publish() {
 	var addrs []string
 	for _, a := range w.bySlice {
@@ -124,7 +120,11 @@ func (w *Watcher) publish() {
 	if old != nil && slices.Equal(old.Addrs, addrs) {
 		return
 	}
-	w.state.Store(&discovery.Endpoint{Source: SourceEndpointSlices, Name: w.name, Addrs: addrs})
+	gen := uint64(1)
+	if old != nil {
+		gen = old.Generation + 1
+	}
+	w.state.Store(&discovery.Endpoint{Source: SourceEndpointSlices, Name: w.name, Addrs: addrs, Generation: gen})
 	w.log.Info("ready endpoints changed", slog.Int("endpoints", len(addrs)))
 	if w.obs != nil {
 		w.obs.ObserveReady(w.cfg.Service, len(addrs))

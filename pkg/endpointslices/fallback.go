@@ -11,7 +11,6 @@ import (
 // package does not depend on the client.
 type Resolver interface {
 	Resolve(ctx context.Context) (discovery.Endpoint, error)
-	Invalidate()
 }
 
 var _ Resolver = (*Watcher)(nil)
@@ -22,7 +21,9 @@ var _ Resolver = (*Watcher)(nil)
 // no ready endpoint, because DNS would only lag behind it. If the API server goes away later,
 // w keeps its last view, which is as current as anything DNS could tell.
 //
-// Invalidate goes to next while next answers; w has nothing to invalidate.
+// The Resolver also has an Invalidate method (httpclient.Invalidator), which drops next's
+// cached answer while next is the one answering and next has an Invalidate method of its own
+// (*discovery.Resolver does); w has nothing to invalidate.
 func WithFallback(w *Watcher, next Resolver) Resolver {
 	return fallback{w: w, next: next}
 }
@@ -39,8 +40,9 @@ func (f fallback) Resolve(ctx context.Context) (discovery.Endpoint, error) {
 	return f.next.Resolve(ctx)
 }
 
+// Invalidate passes the client's hint on to next while next answers.
 func (f fallback) Invalidate() {
-	if f.w.state.Load() == nil {
-		f.next.Invalidate()
+	if inv, ok := f.next.(interface{ Invalidate() }); ok && f.w.state.Load() == nil {
+		inv.Invalidate()
 	}
 }

@@ -31,13 +31,17 @@ func TestWithFallback(t *testing.T) {
 	w, _ := startWatcher(t, a, cfg("http"), staticToken("token-1"))
 	dns := &dnsStub{}
 	r := endpointslices.WithFallback(w, dns)
+	inv, ok := r.(interface{ Invalidate() })
+	if !ok {
+		t.Fatalf("WithFallback() = %T, want it to have an Invalidate method for DNS", r)
+	}
 
 	// Before the first list: DNS answers, and is the one to invalidate.
 	waitFor(t, "a refused list", func() bool { return a.stats().requests > 0 })
 	if got, want := addrs(r), "10.96.0.10:80"; got != want {
 		t.Errorf("Resolve() = %q before sync, want %q from DNS", got, want)
 	}
-	r.Invalidate()
+	inv.Invalidate()
 	if got := dns.invalidations.Load(); got != 1 {
 		t.Errorf("DNS invalidations = %d, want 1", got)
 	}
@@ -48,7 +52,7 @@ func TestWithFallback(t *testing.T) {
 	if err != nil || ep.Source != endpointslices.SourceEndpointSlices || len(ep.Addrs) != 1 || ep.Addrs[0] != "10.0.0.1:8080" {
 		t.Errorf("Resolve() = %+v, %v after sync, want 10.0.0.1:8080 from endpointslices", ep, err)
 	}
-	r.Invalidate()
+	inv.Invalidate()
 	if got := dns.invalidations.Load(); got != 1 {
 		t.Errorf("DNS invalidations = %d after sync, want still 1", got)
 	}

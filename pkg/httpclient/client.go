@@ -3,14 +3,26 @@
 // backoff, on the failures a rolling update or a dead pod cause (and only on those); each retry
 // goes to the next address; and each attempt is its own client span, so a trace shows what
 // really happened on the wire instead of one span that hides the retries.
+//
+// The code reads top to bottom: Do (this file) runs the attempts under go-retry and decides
+// how the call ended (tries.end); attempt.go makes one attempt and classifies its failure
+// where it happens, as one Outcome (outcome.go), which the retries, the Observer's metrics
+// and the caller's Error all read; unreachable.go remembers, by address, the addresses
+// whose connect failed; transport.go and connage.go are the http.RoundTripper stack under
+// each attempt (otelhttp's span, its attributes, the connection age limit).
+//
+// The retry policy is not itself an http.RoundTripper, on purpose: it retries on 502, 503
+// and 504 and after a body that breaks mid-read, and bounds each attempt including its body,
+// so it must read and judge the response, which the RoundTripper contract forbids ("should
+// not attempt to interpret the response"; a response is never an error), and its failed
+// calls would reach callers wrapped in *url.Error. A Client answers with a whole Result or an
+// *Error instead.
 package httpclient
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -27,14 +39,6 @@ import (
 	"github.com/svc2svc/svc2svc/pkg/discovery"
 )
 
-// maxBodyBytes caps a response body: the client buffers bodies whole, so an unbounded one
-// from a misbehaving backend would cost the caller its memory.
-const maxBodyBytes = 1 << 20
-
-// drainBytes is how much of a retryable error response is read before closing it, so that a
-// short error page does not cost the connection; anything longer is cheaper to drop.
-const drainBytes = 64 << 10
-
 // jitterPercent spreads retries of many clients, so a backend that just came back is not hit
 // by all of them at the same instant.
 const jitterPercent = 20
@@ -43,21 +47,25 @@ const jitterPercent = 20
 // lives here, with its consumer, so tests and other programs can plug in their own.
 type Resolver interface {
 	// Resolve returns the current endpoint. It is called before every attempt, so it
-	// should cache.
+	// should cache. An Endpoint's Generation, when the resolver sets it, tells the client
+	// when an answer is new (see unreachable).
 	Resolve(ctx context.Context) (discovery.Endpoint, error)
-	// Invalidate drops the cached endpoint. The client calls it after a connection
-	// failure, because a refused or reset connection usually means the address is stale;
-	// an address that failed a connect is skipped instead while the endpoint has others
-	// (see unreachable).
-	// Resolve should return the same Addrs slice until it looks up again: the client
-	// recognises a resolution by it.
+}
+
+// Invalidator is implemented by a Resolver that caches answers and can drop them, as
+// *discovery.Resolver does. The client calls Invalidate when an address looks stale: after
+// a connection broke, or a connect failed and the endpoint has no other address left. A
+// Resolver that is told of every change (a watch) has nothing to drop and need not
+// implement it.
+type Invalidator interface {
 	Invalidate()
 }
 
 // Deps are the client's collaborators, injected so that tests and programs choose them
 // instead of relying on globals.
 type Deps struct {
-	// Resolver finds the backend. It is required.
+	// Resolver finds the backend. It is required; if it is also an Invalidator, the
+	// client tells it when its answer looks stale.
 	Resolver Resolver
 	// Transport sends the requests. Nil means a clone of http.DefaultTransport tuned for
 	// service-to-service calls: no proxy, 64 idle connections per backend address,
@@ -78,16 +86,17 @@ type Deps struct {
 // Client calls one backend service. It is safe for concurrent use and meant to be shared:
 // the round-robin position and the connection pool are per Client.
 type Client struct {
-	cfg      Config
-	resolver Resolver
-	obs      Observer // nil: calls are not reported
-	base     http.RoundTripper
-	http     *http.Client
+	cfg         Config
+	resolver    Resolver
+	invalidator Invalidator // nil: the resolver has no cache to drop
+	obs         Observer    // nil: calls are not reported
+	base        http.RoundTripper
+	http        *http.Client
 	// next is where the next call starts in the address list; each call takes one
 	// position, and its retries walk on from there.
 	next atomic.Uint64
-	// unreachable lists the addresses of the latest resolution that failed to connect, so
-	// they are skipped; see unreachable.
+	// unreachable lists the addresses that failed to connect, so they are skipped for a
+	// while; see unreachable.
 	unreachable atomic.Pointer[unreachable]
 	skipFor     time.Duration // how long the unreachable addresses are skipped at most
 }
@@ -118,12 +127,14 @@ func New(cfg Config, deps Deps) *Client {
 		otelhttp.WithMeterProvider(metricnoop.NewMeterProvider()),
 		otelhttp.WithSpanNameFormatter(spanName),
 	)
+	invalidator, _ := deps.Resolver.(Invalidator)
 	return &Client{
-		cfg:      cfg,
-		skipFor:  defaultSkipFor,
-		resolver: deps.Resolver,
-		obs:      deps.Observer,
-		base:     base,
+		cfg:         cfg,
+		skipFor:     defaultSkipFor,
+		resolver:    deps.Resolver,
+		invalidator: invalidator,
+		obs:         deps.Observer,
+		base:        base,
 		http: &http.Client{
 			Transport: rt,
 			// A redirect could lead anywhere, outside discovery and the retry rules;
@@ -174,53 +185,88 @@ func (c *Client) Get(ctx context.Context, path string) (*Result, error) {
 // idempotent methods are retried after a request was sent, because a request that failed on
 // the way back may already have taken effect; a failed connect is retried for every method,
 // since nothing reached the backend. Statuses other than 502, 503 and 504 come back as a
-// Result with a nil error. Every error is an *Error; errors.Is matches it with ErrNoEndpoint,
-// ErrUnavailable, ErrTimeout or ErrBadGateway, except when the caller cancelled ctx (it
-// matches context.Canceled) or path does not start with "/".
-func (c *Client) Do(ctx context.Context, method, path string, body []byte, header http.Header) (res *Result, err error) {
+// Result with a nil error. Every error is an *Error, whose Outcome says how the call failed;
+// errors.Is matches it with ErrNoEndpoint, ErrUnavailable, ErrTimeout or ErrBadGateway,
+// except when the caller cancelled ctx (it matches context.Canceled) or the request is
+// invalid.
+func (c *Client) Do(ctx context.Context, method, path string, body []byte, header http.Header) (*Result, error) {
+	start := time.Now()
 	if method == "" {
 		method = http.MethodGet
 	}
-	st := &call{method: method, path: path, body: body, header: header, start: c.next.Add(1) - 1}
+	req := request{method: method, path: path, body: body, header: header, first: c.next.Add(1) - 1}
+	var (
+		t       tries
+		outcome Outcome
+		cause   error
+	)
+	if strings.HasPrefix(path, "/") {
+		outcome, cause = c.attempts(ctx, req, &t)
+	} else {
+		outcome, cause = InvalidRequest, fmt.Errorf("path %q does not start with /", path)
+	}
 	if c.obs != nil {
-		defer func(start time.Time) { c.observeCall(st, start, res, err) }(time.Now())
+		c.obs.ObserveCall(t.endpoint.Source, outcome.callResult(t.last.status), time.Since(start))
 	}
-	if !strings.HasPrefix(path, "/") {
-		return nil, st.newError(nil, fmt.Errorf("path %q does not start with /", path))
+	if outcome != OK {
+		return nil, &Error{
+			Outcome:  outcome,
+			Source:   t.endpoint.Source,
+			Addrs:    t.addrs,
+			Attempts: t.n,
+			Status:   t.last.status,
+			Err:      cause,
+			op:       method + " " + path,
+		}
 	}
+	return &Result{Status: t.last.status, Header: t.last.header, Body: t.last.body, Endpoint: t.endpoint, Addr: t.last.addr, Attempts: t.n}, nil
+}
+
+// attempts makes req's attempts within Config.Timeout, waiting between them as a fresh
+// go-retry backoff says, and returns how the call ended and why.
+func (c *Client) attempts(ctx context.Context, req request, t *tries) (Outcome, error) {
 	callCtx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
 	defer cancel()
-
-	retryable := idempotent(method)
-	err = retry.Do(callCtx, c.backoff(), func(callCtx context.Context) error {
-		sent := st.attempts
-		r, err := c.attempt(callCtx, st)
-		if c.obs != nil && st.attempts > sent {
-			c.obs.ObserveAttempt(st.endpoint.Source, attemptResult(st, r, err))
+	idempotent := idempotent(req.method)
+	err := retry.Do(callCtx, c.backoff(), func(callCtx context.Context) error {
+		a := c.attempt(callCtx, req, t.n+1)
+		t.add(a)
+		c.learn(a)
+		if c.obs != nil && a.addr != "" {
+			c.obs.ObserveAttempt(a.endpoint.Source, a.outcome.attemptResult(a.status))
 		}
-		if err != nil {
-			if (retryable || st.unsent) && st.retryable && callCtx.Err() == nil {
-				return retry.RetryableError(err)
-			}
-			return err
+		switch {
+		case a.outcome == OK:
+			return nil
+		case a.outcome.retryable(idempotent) && callCtx.Err() == nil:
+			return retry.RetryableError(a.err)
+		default:
+			return a.err
 		}
-		res = r
-		return nil
 	})
-	if err == nil {
-		return res, nil
+	return t.end(err, ctx, callCtx)
+}
+
+// learn acts on what attempt a found out about the backend's addresses.
+func (c *Client) learn(a attempt) {
+	switch a.outcome {
+	case ConnectFailed:
+		// While the endpoint has other addresses, skip this one rather than look up again
+		// now, which would most likely list it again and cost every call a failed
+		// connect; when none is left, look again before the next attempt.
+		if !c.markUnreachable(a.endpoint, a.addr) {
+			c.invalidate()
+		}
+	case ConnectionBroken:
+		// A connection that broke usually means the address is stale.
+		c.invalidate()
 	}
-	switch {
-	case errors.Is(ctx.Err(), context.Canceled):
-		// The caller gave up; no status would reach anyone, so there is no sentinel.
-		return nil, st.newError(nil, ctx.Err())
-	case callCtx.Err() != nil:
-		return nil, st.newError(ErrTimeout, context.DeadlineExceeded)
-	case st.attempts > 0 && !st.connected && st.kind != ErrNoEndpoint:
-		// No attempt got as far as a connection: nothing accepts them at any address.
-		return nil, st.newError(ErrUnavailable, st.cause)
-	default:
-		return nil, st.newError(st.kind, st.cause)
+}
+
+// invalidate asks the resolver, if it caches, to look again on the next attempt.
+func (c *Client) invalidate() {
+	if c.invalidator != nil {
+		c.invalidator.Invalidate()
 	}
 }
 
@@ -244,167 +290,46 @@ func idempotent(method string) bool {
 	return false
 }
 
-// call is the state of one Do across its attempts.
-type call struct {
-	method, path string
-	body         []byte
-	header       http.Header
-	start        uint64
-
-	attempts int
-	endpoint discovery.Endpoint
-	addrs    []string // distinct, in the order first tried
-
-	// connected is set once an attempt gets a connection (or fails after one): from then on
-	// the call's failure is the backend's answer, not "unavailable".
-	connected bool
-
-	// The last attempt's failure.
-	status    int
-	kind      error // sentinel
-	cause     error
-	retryable bool
-	unsent    bool // the request never left: its connect failed
+// tries is what a call has learned from its attempts so far, for its Result or Error. add
+// is its only writer.
+type tries struct {
+	n         int                // attempts that picked an address
+	addrs     []string           // the addresses tried, each once, in the order first tried
+	endpoint  discovery.Endpoint // the resolution the latest attempt used
+	connected bool               // some attempt got a connection
+	last      attempt            // the latest attempt, resolved or not
 }
 
-// fail records an attempt's failure and returns cause, for retry.Do.
-func (st *call) fail(kind, cause error, retryable bool) error {
-	st.kind, st.cause, st.retryable, st.unsent = kind, cause, retryable, false
-	return cause
-}
-
-// newError builds the error Do returns.
-func (st *call) newError(kind, cause error) *Error {
-	return &Error{
-		Source:   st.endpoint.Source,
-		Addrs:    st.addrs,
-		Attempts: st.attempts,
-		Status:   st.status,
-		Err:      cause,
-		op:       st.method + " " + st.path,
-		kind:     kind,
+// add records attempt a.
+func (t *tries) add(a attempt) {
+	t.last = a
+	if a.addr == "" {
+		return // the resolution failed: nothing was tried
+	}
+	t.n++
+	t.endpoint = a.endpoint
+	t.connected = t.connected || a.connected
+	if !slices.Contains(t.addrs, a.addr) {
+		t.addrs = append(t.addrs, a.addr)
 	}
 }
 
-// attempt resolves, picks the next address and sends the request once, within its own
-// deadline. On failure it records in st whether trying again could help.
-func (c *Client) attempt(callCtx context.Context, st *call) (*Result, error) {
-	ctx, cancel := context.WithTimeout(callCtx, c.cfg.AttemptTimeout)
-	defer cancel()
-	st.status = 0
-
-	ep, err := c.resolver.Resolve(ctx)
-	if err == nil && len(ep.Addrs) == 0 {
-		err = fmt.Errorf("resolve %s: no addresses", ep.Name)
-	}
-	if err != nil {
-		if ctx.Err() != nil {
-			return nil, st.fail(ErrTimeout, fmt.Errorf("attempt timeout %v: %w", c.cfg.AttemptTimeout, err), true)
-		}
-		return nil, st.fail(ErrNoEndpoint, err, false)
-	}
-	addr := c.pick(ep, st.start+uint64(st.attempts))
-	st.attempts++
-	st.endpoint = ep
-	if !slices.Contains(st.addrs, addr) {
-		st.addrs = append(st.addrs, addr)
-	}
-
-	ctx = context.WithValue(ctx, attemptKey{}, &attemptInfo{n: st.attempts, endpoint: ep, addr: addr})
-	req, err := http.NewRequestWithContext(ctx, st.method, "http://"+addr+st.path, bodyReader(st.body))
-	if err != nil {
-		return nil, st.fail(ErrBadGateway, err, false)
-	}
-	if st.header != nil {
-		req.Header = st.header.Clone()
-	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return nil, c.transportFailure(ctx, st, addr, unwrapURL(err))
-	}
-	defer resp.Body.Close()
-	st.connected = true
-
-	if retryableStatus(resp.StatusCode) {
-		// Reading a little lets a short error page keep its connection alive.
-		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, drainBytes))
-		st.status = resp.StatusCode
-		return nil, st.fail(ErrBadGateway, fmt.Errorf("status %d %s", resp.StatusCode, http.StatusText(resp.StatusCode)), true)
-	}
-	b, err := readBody(resp)
-	if err != nil {
-		st.status = resp.StatusCode
-		if errors.Is(err, errBodyTooLarge) {
-			return nil, st.fail(ErrBadGateway, err, false)
-		}
-		return nil, c.transportFailure(ctx, st, addr, fmt.Errorf("read body: %w", err))
-	}
-	return &Result{Status: resp.StatusCode, Header: resp.Header, Body: b, Endpoint: ep, Addr: addr, Attempts: st.attempts}, nil
-}
-
-// transportFailure classifies an error that left no usable response.
-func (c *Client) transportFailure(ctx context.Context, st *call, addr string, err error) error {
-	dialed := !dialFailure(err)
-	if dialed {
-		st.connected = true
-	}
+// end decides how the call ended, from err (what retry.Do returned), the caller's ctx, the
+// call's callCtx and the attempts: the one place where the attempts' outcomes become the
+// call's.
+func (t *tries) end(err error, ctx, callCtx context.Context) (Outcome, error) {
 	switch {
-	case ctx.Err() != nil:
-		// Retryable only while the whole call has time; Do checks that. A connect cut
-		// short by the attempt's deadline stays unconnected: the address may be gone.
-		return st.fail(ErrTimeout, fmt.Errorf("attempt timeout %v: %w", c.cfg.AttemptTimeout, err), true)
-	case !dialed:
-		// Nothing listens there or nothing answers (a pod that died, is restarting or
-		// is gone while DNS still lists it). While other addresses are left, skip it until
-		// the next resolution rather than look up again now, which would most likely list
-		// it again and cost every call a failed connect; otherwise look again before the
-		// next attempt.
-		if !c.markUnreachable(st.endpoint, addr) {
-			c.resolver.Invalidate()
-		}
-		st.fail(ErrBadGateway, err, true)
-		st.unsent = true
-		return err
-	case connectionError(err):
-		// The connection broke after the request may have been sent.
-		c.resolver.Invalidate()
-		return st.fail(ErrBadGateway, err, true)
+	case err == nil:
+		return OK, nil
+	case errors.Is(ctx.Err(), context.Canceled):
+		// The caller gave up; no answer would reach anyone.
+		return Canceled, ctx.Err()
+	case callCtx.Err() != nil:
+		return Timeout, context.DeadlineExceeded
+	case t.n > 0 && !t.connected && (t.last.outcome == ConnectFailed || t.last.outcome == Timeout):
+		// No attempt got as far as a connection: nothing accepts them at any address.
+		return Unavailable, t.last.err
 	default:
-		// A malformed answer would be malformed again.
-		return st.fail(ErrBadGateway, err, false)
+		return t.last.outcome, t.last.err
 	}
-}
-
-// retryableStatus reports the statuses that say "not now" rather than "no": a proxy, a pod
-// that is shutting down or overloaded, or a gateway timeout. 500 is left out because it is
-// usually a bug that a retry would only repeat.
-func retryableStatus(code int) bool {
-	return code == http.StatusBadGateway || code == http.StatusServiceUnavailable || code == http.StatusGatewayTimeout
-}
-
-var errBodyTooLarge = fmt.Errorf("response body larger than %d bytes", maxBodyBytes)
-
-// readBody reads the whole body, refusing more than maxBodyBytes rather than cutting it,
-// since a truncated body would look valid.
-func readBody(resp *http.Response) ([]byte, error) {
-	if resp.ContentLength > maxBodyBytes {
-		return nil, errBodyTooLarge
-	}
-	b, err := io.ReadAll(io.LimitReader(resp.Body, maxBodyBytes+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(b) > maxBodyBytes {
-		return nil, errBodyTooLarge
-	}
-	return b, nil
-}
-
-// bodyReader returns nil for no body, so a GET carries no Content-Length: 0.
-func bodyReader(b []byte) io.Reader {
-	if b == nil {
-		return nil
-	}
-	// bytes.Reader lets net/http set ContentLength and GetBody.
-	return bytes.NewReader(b)
 }

@@ -32,12 +32,11 @@ import (
 // benchmarks, and -race on a busy machine is slow.
 const hangGuard = 5
 
-// resolverFunc is a fake httpclient.Resolver: the function answers Resolve, Invalidate does
-// nothing.
+// resolverFunc is a fake httpclient.Resolver: the function answers Resolve. It has no
+// Invalidate, like a resolver that is told of every change.
 type resolverFunc func(ctx context.Context) (discovery.Endpoint, error)
 
 func (f resolverFunc) Resolve(ctx context.Context) (discovery.Endpoint, error) { return f(ctx) }
-func (resolverFunc) Invalidate()                                               {}
 
 // fixed resolves to addrs, as DNS would for a stable service.
 func fixed(addrs ...string) resolverFunc {

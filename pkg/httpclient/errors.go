@@ -3,9 +3,7 @@ package httpclient
 import (
 	"errors"
 	"fmt"
-	"io"
 	"net"
-	"net/url"
 	"strings"
 	"syscall"
 
@@ -13,25 +11,31 @@ import (
 )
 
 // Sentinel errors say what kind of failure a call had, so the caller can map it to its own
-// answer (typically 503, 504 and 502) with errors.Is, without parsing messages.
+// answer (typically 503, 504 and 502) with errors.Is, without parsing messages. Each stands
+// for one or more Outcomes (Error.Outcome has the exact one).
 var (
-	// ErrNoEndpoint means the backend could not be resolved: nothing was sent.
+	// ErrNoEndpoint means the backend could not be resolved: nothing was sent (NoEndpoint).
 	ErrNoEndpoint = errors.New("no endpoint")
 	// ErrUnavailable means no attempt could connect: every address tried refused the
 	// connection or left it unanswered for Config.ConnectTimeout. Nothing was sent. It is
-	// what a Service with no ready pods looks like from the caller, so it maps to 503.
+	// what a Service with no ready pods looks like from the caller, so it maps to 503
+	// (Unavailable).
 	ErrUnavailable = errors.New("unavailable")
 	// ErrTimeout means the call's deadline (Config.Timeout or the caller's) passed, or
-	// the last attempt hit Config.AttemptTimeout.
+	// the last attempt hit Config.AttemptTimeout (Timeout).
 	ErrTimeout = errors.New("timeout")
 	// ErrBadGateway means the backend gave no usable answer: a connection that broke,
-	// 502/503/504 after the last attempt, or a response that could not be read.
+	// 502/503/504 after the last attempt, or a response that could not be read
+	// (ConnectionBroken, GatewayStatus, BadResponse, or ConnectFailed after an earlier
+	// attempt did connect).
 	ErrBadGateway = errors.New("bad gateway")
 )
 
-// Error is what every failed call returns: the kind of failure (a sentinel, via errors.Is),
-// its cause, and what was tried, so that one log line explains the failure.
+// Error is what every failed call returns: how it failed (Outcome, and a sentinel via
+// errors.Is), its cause, and what was tried, so that one log line explains the failure.
 type Error struct {
+	// Outcome is how the call ended, as the client classified it; never OK.
+	Outcome Outcome
 	// Source is how the backend was last resolved; empty if it never was.
 	Source discovery.Source
 	// Addrs lists the addresses tried, each once, in the order first tried.
@@ -44,8 +48,7 @@ type Error struct {
 	// e.g. with syscall.ECONNREFUSED.
 	Err error
 
-	op   string // "GET /path"
-	kind error  // one of the sentinels, or nil
+	op string // "GET /path"
 }
 
 // Error returns a short one-line message, e.g.
@@ -66,8 +69,8 @@ func (e *Error) Error() string {
 		fmt.Fprintf(&b, "%d attempt%s via %s %v: ", e.Attempts, s, e.Source, e.Addrs)
 	}
 	// "bad gateway" would add nothing to "connection refused" or "status 503".
-	if e.kind != nil && e.kind != ErrBadGateway {
-		b.WriteString(e.kind.Error() + ": ")
+	if kind := e.Outcome.sentinel(); kind != nil && kind != ErrBadGateway {
+		b.WriteString(kind.Error() + ": ")
 	}
 	b.WriteString(essence(e.Err))
 	return b.String()
@@ -76,8 +79,8 @@ func (e *Error) Error() string {
 // Unwrap returns the sentinel and the cause, so errors.Is matches either.
 func (e *Error) Unwrap() []error {
 	errs := make([]error, 0, 2)
-	if e.kind != nil {
-		errs = append(errs, e.kind)
+	if kind := e.Outcome.sentinel(); kind != nil {
+		errs = append(errs, kind)
 	}
 	if e.Err != nil {
 		errs = append(errs, e.Err)
@@ -100,37 +103,4 @@ func essence(err error) string {
 		return op.Err.Error()
 	}
 	return err.Error()
-}
-
-// unwrapURL drops the *url.Error wrapper net/http adds: its method and URL repeat what the
-// Error already says.
-func unwrapURL(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return ue.Err
-	}
-	return err
-}
-
-// dialFailure reports whether err is a failed connect (refused, timed out, unreachable): the
-// request never left, so retrying it cannot repeat its effect, even for a POST.
-func dialFailure(err error) bool {
-	var op *net.OpError
-	return errors.As(err, &op) && op.Op == "dial"
-}
-
-// connectionError reports failures to reach the backend or to keep the connection: the ones
-// a pod that is gone or restarting causes, which another address or a fresh resolution may
-// not have.
-func connectionError(err error) bool {
-	var dnsErr *net.DNSError
-	var op *net.OpError
-	// *net.OpError covers every failed dial, read or write on the socket (refused, reset,
-	// unreachable, closed), whatever the errno.
-	return errors.As(err, &op) ||
-		errors.As(err, &dnsErr) ||
-		errors.Is(err, syscall.ECONNREFUSED) ||
-		errors.Is(err, syscall.ECONNRESET) ||
-		errors.Is(err, io.EOF) ||
-		errors.Is(err, io.ErrUnexpectedEOF)
 }

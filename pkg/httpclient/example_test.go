@@ -2,8 +2,10 @@ package httpclient_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log"
+	"net"
 	"net/http"
 	"net/http/httptest"
 
@@ -18,8 +20,6 @@ type staticResolver discovery.Endpoint
 func (r staticResolver) Resolve(context.Context) (discovery.Endpoint, error) {
 	return discovery.Endpoint(r), nil
 }
-
-func (staticResolver) Invalidate() {}
 
 func ExampleClient_Get() {
 	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -42,4 +42,27 @@ func ExampleClient_Get() {
 	}
 	fmt.Printf("%d via %s: %s", res.Status, res.Endpoint.Source, res.Body)
 	// Output: 200 via dns: this call was answered by the backend
+}
+
+// A caller turns a failed call into its own answer from the Error's Outcome, which the client
+// decided where the failure happened; errors.Is with the sentinels matches the same kinds.
+func ExampleError() {
+	// A port nothing listens on: every connect is refused, as at a Service with no ready pods.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		log.Fatal(err)
+	}
+	closed := ln.Addr().String()
+	ln.Close()
+
+	resolver := staticResolver{Source: discovery.SourceDNS, Name: "backend-service", Addrs: []string{closed}}
+	client := httpclient.New(httpclient.Config{}, httpclient.Deps{Resolver: resolver})
+	defer client.CloseIdleConnections()
+
+	_, err = client.Get(context.Background(), "/")
+	var e *httpclient.Error
+	if errors.As(err, &e) {
+		fmt.Println(e.Outcome, e.Attempts, errors.Is(err, httpclient.ErrUnavailable))
+	}
+	// Output: unavailable 3 true
 }

@@ -14,15 +14,18 @@ import (
 	"github.com/svc2svc/svc2svc/pkg/httpclient"
 )
 
-// resolvable answers Resolve with the endpoint last stored, the same Addrs slice every time
-// as discovery's cache does; storing a new endpoint stands for a fresh lookup.
+// resolvable answers Resolve with the endpoint last stored, the same answer every time as
+// discovery's cache does; storing a new endpoint stands for a fresh lookup, so it has the
+// next Generation.
 type resolvable struct {
 	ep            atomic.Pointer[discovery.Endpoint]
+	generation    atomic.Uint64
 	invalidations atomic.Int64
 }
 
 func (r *resolvable) set(addrs ...string) {
-	r.ep.Store(&discovery.Endpoint{Source: discovery.SourceDNS, Name: "_http._tcp.backend-service", Addrs: slices.Clone(addrs)})
+	r.ep.Store(&discovery.Endpoint{Source: discovery.SourceDNS, Name: "_http._tcp.backend-service", Addrs: slices.Clone(addrs),
+		Generation: r.generation.Add(1)})
 }
 
 func (r *resolvable) Resolve(context.Context) (discovery.Endpoint, error) { return *r.ep.Load(), nil }
@@ -74,6 +77,32 @@ func TestRefusedAddressIsSkipped(t *testing.T) {
 	r.set(addrs...)
 	if got := refusedDials("next resolution"); got != 1 {
 		t.Errorf("after a new resolution, %d calls dialled the refusing address %d times, want 1", calls, got)
+	}
+}
+
+// TestRefusedAddressIsSkippedByAddress: the client remembers the failed address itself, not
+// the answer it came in, so a resolver that builds a new slice for every call and does not
+// number its answers (Generation 0) gets the address skipped too, for a while.
+func TestRefusedAddressIsSkippedByAddress(t *testing.T) {
+	t.Parallel()
+	good, requests := statusServer(t, 200)
+	addrs := []string{closedAddr(t), good}
+	fresh := resolverFunc(func(context.Context) (discovery.Endpoint, error) {
+		return discovery.Endpoint{Source: discovery.SourceDNS, Name: "backend-service", Addrs: slices.Clone(addrs)}, nil
+	})
+	c := newClient(t, fast, httpclient.Deps{Resolver: fresh})
+
+	const calls = 10
+	extra := 0
+	for i := range calls {
+		res, err := c.Get(t.Context(), "/")
+		if err != nil {
+			t.Fatalf("Get #%d error = %v", i, err)
+		}
+		extra += res.Attempts - 1
+	}
+	if extra != 1 || requests.Load() != calls {
+		t.Errorf("%d calls dialled the refusing address %d times and the good one %d, want 1 and %d", calls, extra, requests.Load(), calls)
 	}
 }
 

@@ -37,11 +37,13 @@ func defaultTransport(connectTimeout time.Duration) *http.Transport {
 // request is.
 type attemptKey struct{}
 
-// attemptInfo describes one attempt, for its span.
+// attemptInfo describes one attempt, for its span: its number, how the address was found,
+// and the address.
 type attemptInfo struct {
-	n        int
-	endpoint discovery.Endpoint
-	addr     string
+	n      int
+	source discovery.Source
+	name   string
+	addr   string
 }
 
 // tagAttempts sits under otelhttp, where the attempt's span is already in the request's
@@ -63,8 +65,8 @@ func (t tagAttempts) RoundTrip(r *http.Request) (*http.Response, error) {
 
 func (a *attemptInfo) attributes() []attribute.KeyValue {
 	attrs := []attribute.KeyValue{
-		attribute.String("discovery.source", string(a.endpoint.Source)),
-		attribute.String("discovery.name", a.endpoint.Name),
+		attribute.String("discovery.source", string(a.source)),
+		attribute.String("discovery.name", a.name),
 		attribute.Int("httpclient.attempt", a.n),
 	}
 	if a.n > 1 {

@@ -74,4 +74,3 @@ type fixedResolver discovery.Endpoint
 func (r fixedResolver) Resolve(context.Context) (discovery.Endpoint, error) {
 	return discovery.Endpoint(r), nil
 }
-func (fixedResolver) Invalidate() {}

@@ -7,52 +7,76 @@ import (
 	"github.com/svc2svc/svc2svc/pkg/discovery"
 )
 
-// unreachable remembers the addresses of one resolution that failed a connect (refused it, or
-// left it unanswered for Config.ConnectTimeout), so that the calls after the failure skip them
-// instead of each paying a failed connect and a retry. An unanswered connect matters most:
-// a pod removed from a headless Service stays in cached DNS answers for up to the cluster
+// unreachable remembers, by address, the addresses that failed a connect (refused it, or left
+// it unanswered for Config.ConnectTimeout), so that the calls after the failure skip them
+// instead of each paying a failed connect and a retry. An unanswered connect matters most: a
+// pod removed from a headless Service stays in cached DNS answers for up to the cluster
 // DNS's cache time (30 s with kubeadm's CoreDNS), and its vanished IP never answers.
 //
-// A resolution is recognised by the identity of its Addrs slice: discovery hands every caller
-// of a cached answer the same slice, and builds a new one for each lookup. Keying by identity
-// rather than content is the point: an address is skipped only until discovery looks again
-// (at the latest when its TTL runs out), so a pod that restarted on the same IP gets traffic
-// back after one TTL instead of never. A Resolver that builds a new slice on every
-// call simply gets no memory, and nothing is skipped.
-//
-// The memory also expires Client.skipFor after the first failure it records, because a resolution
-// can live long: a watch of EndpointSlices keeps the same answer for as long as the set of
-// ready pods stays the same, and a connect that timed out once (a dropped SYN on a busy node)
-// must not take a healthy pod out of the rotation for good.
+// The memory is bounded twice. It belongs to one resolution, told by the Endpoint's Source
+// and Generation: when the resolver looks again (at the latest when its TTL runs out), a
+// pod that restarted on the same IP gets a chance again after one TTL instead of never. And
+// it expires Client.skipFor after the first failure it records, because a resolution can
+// live long (a watch of EndpointSlices keeps one for as long as the set of ready pods stays
+// the same) or not be numbered at all (Generation 0), and a connect that timed out once (a
+// dropped SYN on a busy node) must not take a healthy pod out of the rotation for good.
 //
 // An unreachable value is never modified once published; a failure publishes a new one with
 // compare-and-swap, so picking an address costs one atomic load and no lock.
 type unreachable struct {
-	key     *string  // &Addrs[0] of the resolution these failures belong to
-	n       int      // len(Addrs), so a slice that merely starts at the same element differs
-	failed  []string // in the order they failed
-	allowed []string // Addrs minus failed, in DNS order; empty when every address failed
-	until   time.Time
+	source     discovery.Source
+	generation uint64
+	failed     []string // in the order they failed
+	until      time.Time
 }
 
 // defaultSkipFor is how long an address that failed a connect is skipped at most: the
 // default DISCOVERY_TTL, so a DNS answer and a watched one are treated alike.
 const defaultSkipFor = 5 * time.Second
 
-// of reports whether r belongs to the resolution ep and is still in force.
-func (r *unreachable) of(ep discovery.Endpoint) bool {
-	return r != nil && len(ep.Addrs) == r.n && r.n > 0 && &ep.Addrs[0] == r.key && time.Now().Before(r.until)
+// skipped returns the addresses to skip in ep: the failed ones, if r belongs to ep's
+// resolution and is still in force.
+func (r *unreachable) skipped(ep discovery.Endpoint) []string {
+	if r == nil || r.source != ep.Source || r.generation != ep.Generation || !time.Now().Before(r.until) {
+		return nil
+	}
+	return r.failed
 }
 
 // pick returns the address for round-robin position i of ep, passing over the addresses that
-// failed a connect since ep was resolved. When every address failed, none is skipped: a
-// failure then says nothing about which address to prefer.
+// failed a connect. When every address failed, none is skipped: a failure then says nothing
+// about which address to prefer.
 func (c *Client) pick(ep discovery.Endpoint, i uint64) string {
-	addrs := ep.Addrs
-	if r := c.unreachable.Load(); r.of(ep) && len(r.allowed) > 0 {
-		addrs = r.allowed
+	skip := c.unreachable.Load().skipped(ep)
+	left := countLeft(ep.Addrs, skip)
+	if left == 0 || left == len(ep.Addrs) {
+		return ep.Addrs[i%uint64(len(ep.Addrs))]
 	}
-	return addrs[i%uint64(len(addrs))]
+	k := i % uint64(left)
+	for _, a := range ep.Addrs {
+		if slices.Contains(skip, a) {
+			continue
+		}
+		if k == 0 {
+			return a
+		}
+		k--
+	}
+	panic("unreachable: fewer addresses left than counted")
+}
+
+// countLeft counts the addresses in addrs that are not in skip.
+func countLeft(addrs, skip []string) int {
+	if len(skip) == 0 {
+		return len(addrs)
+	}
+	left := 0
+	for _, a := range addrs {
+		if !slices.Contains(skip, a) {
+			left++
+		}
+	}
+	return left
 }
 
 // markUnreachable records that a connect to addr, one of ep's addresses, failed, and reports
@@ -60,29 +84,23 @@ func (c *Client) pick(ep discovery.Endpoint, i uint64) string {
 // that saw a failure: a call still holding an older answer may replace it, which costs one
 // more failed connect on the newer answer, never a wrong skip.
 func (c *Client) markUnreachable(ep discovery.Endpoint, addr string) (othersLeft bool) {
-	if len(ep.Addrs) == 0 || !slices.Contains(ep.Addrs, addr) {
+	if !slices.Contains(ep.Addrs, addr) {
 		return false
 	}
 	for {
 		old := c.unreachable.Load()
-		var failed []string
+		failed := old.skipped(ep)
+		if slices.Contains(failed, addr) {
+			return countLeft(ep.Addrs, failed) > 0
+		}
 		until := time.Now().Add(c.skipFor)
-		if old.of(ep) {
-			if slices.Contains(old.failed, addr) {
-				return len(old.allowed) > 0
-			}
-			failed, until = old.failed, old.until
+		if failed != nil {
+			until = old.until
 		}
 		// Clip so that two failures racing on the same old value never share an array.
-		failed = append(slices.Clip(failed), addr)
-		next := &unreachable{key: &ep.Addrs[0], n: len(ep.Addrs), failed: failed, until: until}
-		for _, a := range ep.Addrs {
-			if !slices.Contains(failed, a) {
-				next.allowed = append(next.allowed, a)
-			}
-		}
+		next := &unreachable{source: ep.Source, generation: ep.Generation, failed: append(slices.Clip(failed), addr), until: until}
 		if c.unreachable.CompareAndSwap(old, next) {
-			return len(next.allowed) > 0
+			return countLeft(ep.Addrs, next.failed) > 0
 		}
 	}
 }

@@ -1,7 +1,6 @@
 package app
 
 import (
-	"context"
 	"errors"
 	"net/http"
 
@@ -24,11 +23,16 @@ type failureView struct {
 	TraceID   string  `json:"trace_id"`
 }
 
-// failure is the one place that maps a call's error to an HTTP status and a reason.
+// failure is the one place that maps a failed call to an HTTP status and a reason. err is
+// what backendCaller.call returns: an *httpclient.Error, whose Outcome the client decided
+// where the failure happened, or the frontend's own errBadAnswer (in an *answerError) for a
+// backend that answered, but not with its identity.
 func failure(err error, view callView) failureView {
 	f := failureView{LatencyMS: view.LatencyMS, TraceID: view.TraceID, Tried: tried{Addrs: []string{}}}
+	outcome := httpclient.OK // the call itself succeeded, unless err says otherwise
 	var ce *httpclient.Error
 	if errors.As(err, &ce) {
+		outcome = ce.Outcome
 		f.Tried = tried{Source: string(ce.Source), Addrs: ce.Addrs, Attempts: ce.Attempts}
 		if f.Tried.Addrs == nil {
 			f.Tried.Addrs = []string{}
@@ -39,26 +43,26 @@ func failure(err error, view callView) failureView {
 		f.Tried = tried{Source: view.Discovery.Source, Addrs: []string{ae.addr}, Attempts: ae.attempts}
 	}
 	switch {
-	case errors.Is(err, httpclient.ErrNoEndpoint):
+	case outcome == httpclient.NoEndpoint:
 		f.Status, f.Error = http.StatusServiceUnavailable, "backend not found: discovery has no address for it"
-	case errors.Is(err, httpclient.ErrUnavailable):
+	case outcome == httpclient.Unavailable:
 		// Nothing accepts connections: a Service with no ready endpoints (kube-proxy rejects
 		// them, or drops them when the node rate-limits its rejections) or every pod gone.
-		// That is "unavailable", not a bad answer. It comes before the timeout case because
-		// its cause may be a connect's own timeout.
+		// That is "unavailable", not a bad answer or a timeout, even when a connect timed out.
 		f.Status, f.Error = http.StatusServiceUnavailable, "backend unavailable: no backend accepted the connection"
-	case errors.Is(err, httpclient.ErrTimeout), errors.Is(err, context.DeadlineExceeded):
+	case outcome == httpclient.Timeout:
 		f.Status, f.Error = http.StatusGatewayTimeout, "backend did not answer within the deadline"
-	case errors.Is(err, httpclient.ErrBadGateway):
+	case outcome == httpclient.GatewayStatus && ce.Status == http.StatusServiceUnavailable:
+		// The backend itself answered 503 to the last attempt: it says it is unavailable.
+		f.Status, f.Error = http.StatusServiceUnavailable, "backend unavailable"
+	case outcome == httpclient.GatewayStatus, outcome == httpclient.ConnectFailed,
+		outcome == httpclient.ConnectionBroken, outcome == httpclient.BadResponse:
 		f.Status, f.Error = http.StatusBadGateway, "backend unreachable or failing"
-		if ce != nil && ce.Status == http.StatusServiceUnavailable {
-			f.Status, f.Error = http.StatusServiceUnavailable, "backend unavailable"
-		}
-	case errors.Is(err, errBadAnswer):
-		f.Status, f.Error = http.StatusBadGateway, "backend answered with an error or an unexpected body"
-	case errors.Is(err, context.Canceled):
+	case outcome == httpclient.Canceled:
 		// The caller went away; nobody reads this, but it must not look like a server fault.
 		f.Status, f.Error = http.StatusServiceUnavailable, "request cancelled"
+	case errors.Is(err, errBadAnswer):
+		f.Status, f.Error = http.StatusBadGateway, "backend answered with an error or an unexpected body"
 	default:
 		f.Status, f.Error = http.StatusBadGateway, "backend call failed"
 	}

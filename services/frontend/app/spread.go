@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -131,8 +130,5 @@ func spread(ctx context.Context, backend *backendCaller, n int, fresh bool) (spr
 	}
 	wg.Wait()
 	view.DurationMS = float64(time.Since(start).Microseconds()) / 1000
-	if lastErr == nil && ctx.Err() != nil && !errors.Is(ctx.Err(), context.Canceled) {
-		lastErr = ctx.Err()
-	}
 	return view, lastErr
 }

@@ -1,0 +1,197 @@
+package httpclient
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"syscall"
+
+	"github.com/svc2svc/svc2svc/pkg/discovery"
+)
+
+// maxBodyBytes caps a response body: the client buffers bodies whole, so an unbounded one
+// from a misbehaving backend would cost the caller its memory.
+const maxBodyBytes = 1 << 20
+
+// drainBytes is how much of a retryable error response is read before closing it, so that a
+// short error page does not cost the connection; anything longer is cheaper to drop.
+const drainBytes = 64 << 10
+
+// request is what Do was asked to send; it is the same for every attempt.
+type request struct {
+	method, path string
+	body         []byte
+	header       http.Header
+	first        uint64 // the round-robin position of the call's first attempt
+}
+
+// attempt is what one attempt came to: its outcome, decided here where the failure happened,
+// and what the call needs to know about it. Nothing changes it once attempt returns it.
+type attempt struct {
+	outcome Outcome
+	err     error // why it failed; nil when outcome is OK
+
+	// endpoint and addr say where it went; both are zero when the resolution failed, and
+	// then nothing was tried: it does not count as an attempt.
+	endpoint discovery.Endpoint
+	addr     string
+	// connected is set when a connection was made (even if it failed afterwards): the
+	// failure is then the backend's, not "nothing accepts connections".
+	connected bool
+
+	status int // the response's status; 0 without a response
+	header http.Header
+	body   []byte
+}
+
+// attempt resolves, picks the next address and sends req once, within its own deadline. n
+// is the attempt's number, from 1.
+func (c *Client) attempt(callCtx context.Context, req request, n int) attempt {
+	ctx, cancel := context.WithTimeout(callCtx, c.cfg.AttemptTimeout)
+	defer cancel()
+
+	ep, err := c.resolver.Resolve(ctx)
+	if err == nil && len(ep.Addrs) == 0 {
+		err = fmt.Errorf("resolve %s: no addresses", ep.Name)
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			return attempt{outcome: Timeout, err: c.attemptTimeout(err)}
+		}
+		return attempt{outcome: NoEndpoint, err: err}
+	}
+	a := attempt{endpoint: ep, addr: c.pick(ep, req.first+uint64(n-1))}
+
+	ctx = context.WithValue(ctx, attemptKey{}, &attemptInfo{n: n, source: ep.Source, name: ep.Name, addr: a.addr})
+	hreq, err := http.NewRequestWithContext(ctx, req.method, "http://"+a.addr+req.path, bodyReader(req.body))
+	if err != nil {
+		a.outcome, a.err = InvalidRequest, err
+		return a
+	}
+	if req.header != nil {
+		hreq.Header = req.header.Clone()
+	}
+	resp, err := c.http.Do(hreq)
+	if err != nil {
+		return c.failed(ctx, a, unwrapURL(err))
+	}
+	defer resp.Body.Close()
+	a.connected = true
+	a.status = resp.StatusCode
+
+	if retryableStatus(resp.StatusCode) {
+		// Reading a little lets a short error page keep its connection alive.
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, drainBytes))
+		a.outcome, a.err = GatewayStatus, fmt.Errorf("status %d %s", resp.StatusCode, http.StatusText(resp.StatusCode))
+		return a
+	}
+	body, err := readBody(resp)
+	if errors.Is(err, errBodyTooLarge) {
+		a.outcome, a.err = BadResponse, err
+		return a
+	}
+	if err != nil {
+		return c.failed(ctx, a, fmt.Errorf("read body: %w", err))
+	}
+	a.header, a.body = resp.Header, body
+	return a
+}
+
+// failed classifies err, which left attempt a without a usable response; ctx is the
+// attempt's.
+func (c *Client) failed(ctx context.Context, a attempt, err error) attempt {
+	dialed := !dialFailure(err)
+	a.connected = a.connected || dialed
+	switch {
+	case ctx.Err() != nil:
+		// A connect cut short by the attempt's deadline stays unconnected: the address
+		// may be gone.
+		a.outcome, a.err = Timeout, c.attemptTimeout(err)
+	case !dialed:
+		// Nothing listens there, or nothing answers: a pod that died, is restarting or
+		// is gone while DNS still lists it.
+		a.outcome, a.err = ConnectFailed, err
+	case connectionError(err):
+		a.outcome, a.err = ConnectionBroken, err
+	default:
+		// A malformed answer would be malformed again.
+		a.outcome, a.err = BadResponse, err
+	}
+	return a
+}
+
+// attemptTimeout says that err ended an attempt because its deadline passed.
+func (c *Client) attemptTimeout(err error) error {
+	return fmt.Errorf("attempt timeout %v: %w", c.cfg.AttemptTimeout, err)
+}
+
+// retryableStatus reports the statuses that say "not now" rather than "no": a proxy, a pod
+// that is shutting down or overloaded, or a gateway timeout. 500 is left out because it is
+// usually a bug that a retry would only repeat.
+func retryableStatus(code int) bool {
+	return code == http.StatusBadGateway || code == http.StatusServiceUnavailable || code == http.StatusGatewayTimeout
+}
+
+// dialFailure reports whether err is a failed connect (refused, timed out, unreachable): the
+// request never left, so retrying it cannot repeat its effect, even for a POST.
+func dialFailure(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "dial"
+}
+
+// connectionError reports failures to keep the connection: the ones a pod that is gone or
+// restarting causes, which another address or a fresh resolution may not have.
+func connectionError(err error) bool {
+	var dnsErr *net.DNSError
+	var op *net.OpError
+	// *net.OpError covers every failed dial, read or write on the socket (refused, reset,
+	// unreachable, closed), whatever the errno.
+	return errors.As(err, &op) ||
+		errors.As(err, &dnsErr) ||
+		errors.Is(err, syscall.ECONNREFUSED) ||
+		errors.Is(err, syscall.ECONNRESET) ||
+		errors.Is(err, io.EOF) ||
+		errors.Is(err, io.ErrUnexpectedEOF)
+}
+
+// unwrapURL drops the *url.Error wrapper net/http adds: its method and URL repeat what the
+// Error already says.
+func unwrapURL(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
+}
+
+var errBodyTooLarge = fmt.Errorf("response body larger than %d bytes", maxBodyBytes)
+
+// readBody reads the whole body, refusing more than maxBodyBytes rather than cutting it,
+// since a truncated body would look valid.
+func readBody(resp *http.Response) ([]byte, error) {
+	if resp.ContentLength > maxBodyBytes {
+		return nil, errBodyTooLarge
+	}
+	b, err := io.ReadAll(io.LimitReader(resp.Body, maxBodyBytes+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > maxBodyBytes {
+		return nil, errBodyTooLarge
+	}
+	return b, nil
+}
+
+// bodyReader returns nil for no body, so a GET carries no Content-Length: 0.
+func bodyReader(b []byte) io.Reader {
+	if b == nil {
+		return nil
+	}
+	// bytes.Reader lets net/http set ContentLength and GetBody.
+	return bytes.NewReader(b)
+}
