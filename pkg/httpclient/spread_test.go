@@ -116,7 +116,7 @@ func TestMaxConnAge(t *testing.T) {
 		maxAge    time.Duration
 		wantConns int64
 	}{
-		{"0 is unbounded: one connection", 0, 1},
+		{"negative is unbounded: one connection", httpclient.NoMaxConnAge, 1},
 		{"young connections are reused", time.Hour, 1},
 		// Every connection is older than 1ns by the time a request gets it, so each call
 		// is the last on its connection and the next one dials again.
