@@ -1,10 +1,9 @@
 package discovery_test
 
 import (
-	"slices"
 	"testing"
 
-	"github.com/svc2svc/svc2svc/pkg/config"
+	"github.com/svc2svc/svc2svc/pkg/config/configtest"
 	"github.com/svc2svc/svc2svc/pkg/discovery"
 )
 
@@ -17,29 +16,13 @@ type discoveryEnv struct {
 // variables each environment gets refused for.
 func TestConfigRules(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name     string
-		environ  []string
-		wantVars []string
-	}{
-		{"defaults", nil, nil},
-		{"a DNS server with its port", []string{"DISCOVERY_DNS_SERVER=10.96.0.10:53"}, nil},
-		{"IPv6 DNS server", []string{"DISCOVERY_DNS_SERVER=[fd00::a]:53"}, nil},
-		{"no cache", []string{"DISCOVERY_TTL=0s"}, nil},
-		{"a DNS server without a port", []string{"DISCOVERY_DNS_SERVER=10.96.0.10"}, []string{"DISCOVERY_DNS_SERVER"}},
-		{"a DNS server with port 0", []string{"DISCOVERY_DNS_SERVER=10.96.0.10:0"}, []string{"DISCOVERY_DNS_SERVER"}},
-		{"a DNS port alone", []string{"DISCOVERY_DNS_SERVER=:53"}, []string{"DISCOVERY_DNS_SERVER"}},
-		{"absurd durations", []string{"DISCOVERY_TTL=2562047h", "DISCOVERY_LOOKUP_TIMEOUT=1h"},
-			[]string{"DISCOVERY_LOOKUP_TIMEOUT", "DISCOVERY_TTL"}},
-		{"zero lookup timeout", []string{"DISCOVERY_LOOKUP_TIMEOUT=0"}, []string{"DISCOVERY_LOOKUP_TIMEOUT"}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			_, err := config.Parse[discoveryEnv](tt.environ)
-			if got := config.Vars(err); !slices.Equal(got, tt.wantVars) {
-				t.Errorf("Parse(%q) refuses %q, want %q (error: %v)", tt.environ, got, tt.wantVars, err)
-			}
-		})
-	}
+	configtest.Refuses[discoveryEnv](t, "defaults", nil)
+	configtest.Refuses[discoveryEnv](t, "a DNS server with its port", []string{"DISCOVERY_DNS_SERVER=10.96.0.10:53"})
+	configtest.Refuses[discoveryEnv](t, "IPv6 DNS server", []string{"DISCOVERY_DNS_SERVER=[fd00::a]:53"})
+	configtest.Refuses[discoveryEnv](t, "no cache", []string{"DISCOVERY_TTL=0s"})
+	configtest.Refuses[discoveryEnv](t, "a DNS server without a port", []string{"DISCOVERY_DNS_SERVER=10.96.0.10"}, "DISCOVERY_DNS_SERVER")
+	configtest.Refuses[discoveryEnv](t, "a DNS server with port 0", []string{"DISCOVERY_DNS_SERVER=10.96.0.10:0"}, "DISCOVERY_DNS_SERVER")
+	configtest.Refuses[discoveryEnv](t, "a DNS port alone", []string{"DISCOVERY_DNS_SERVER=:53"}, "DISCOVERY_DNS_SERVER")
+	configtest.Refuses[discoveryEnv](t, "absurd durations", []string{"DISCOVERY_TTL=2562047h", "DISCOVERY_LOOKUP_TIMEOUT=1h"}, "DISCOVERY_LOOKUP_TIMEOUT", "DISCOVERY_TTL")
+	configtest.Refuses[discoveryEnv](t, "zero lookup timeout", []string{"DISCOVERY_LOOKUP_TIMEOUT=0"}, "DISCOVERY_LOOKUP_TIMEOUT")
 }
