@@ -2,6 +2,12 @@
 # e2e.sh builds both images, deploys the pair and its extras to the CURRENT kube context and
 # checks them end to end, printing a PASS or FAIL line per check. It stops at the first FAIL
 # with the cluster's side of the story (pods, describe, logs) and always removes what it created.
+# It deploys k8s/ the ways the README gives: kubectl kustomize renders every folder with no
+# namespace but cross-namespace's; kubectl apply -n <scratch> -f k8s/, then -k, runs the pair in
+# a namespace of its own; then the pair and every overlay go to namespace default, each through
+# a kustomization in a temporary folder whose images: override picks this run's build.
+# The images are tagged both <name>:IMAGE_TAG and <name>:latest (what k8s/*.yaml name, as after
+# the README's plain docker build), and both are loaded into the cluster.
 #
 #   make e2e                     # = bash scripts/e2e.sh
 #   bash scripts/e2e-lab.sh      # the same on this machine's kube-lab, with its loader and tools
@@ -13,8 +19,9 @@
 #   NODE_IP       address where NodePorts answer (default: the first node's InternalIP)
 #   IMAGE_TAG     tag of the images built (default e2e-<unix time>, so every run deploys its own build)
 #   VERSION       version stamped into the binaries (default: IMAGE_TAG); the check reads it back
-#   SKAFFOLD      skaffold binary (default: skaffold on PATH). Without one the skaffold check is
-#                 skipped loudly, unless E2E_REQUIRE_SKAFFOLD=1 makes that a failure.
+#   SKAFFOLD      skaffold binary (default: skaffold on PATH). Without one the skaffold checks
+#                 (render of every profile, run, delete) are skipped loudly, unless
+#                 E2E_REQUIRE_SKAFFOLD=1 makes that a failure.
 #   E2E_TIMEOUT   seconds to wait for each rollout or Job (default 180)
 #   E2E_KEEP=1    leave everything deployed at the end (debugging); the next run replaces it
 #   E2E_ARTIFACTS directory for the load runs' JSON and HTML plots (default: a new temporary directory)
@@ -30,6 +37,10 @@ VERSION=${VERSION:-$IMAGE_TAG}
 E2E_TIMEOUT=${E2E_TIMEOUT:-180}
 MAX_IMAGE_BYTES=20000000 # 20 MB, the limit the images are held to.
 REMOTE_NS=svc2svc-remote
+# The namespace where k8s/ is applied with -n; created and deleted by this script.
+SCRATCH_NS=svc2svc-e2e-scratch
+# Every kustomization in k8s/ (k8s/base/ is inside k8s/; the overlays are the rest).
+KUSTOMIZATIONS='k8s k8s/client-job k8s/cross-namespace k8s/endpointslices k8s/env-fallback k8s/headless k8s/observability'
 # Every pod this script creates carries one of these app labels.
 APPS='app in (backend,frontend,backend-client,frontend-remote,frontend-headless,frontend-watch,frontend-envfallback)'
 
@@ -49,8 +60,9 @@ dump_context() {
   kubectl get pods -A -o wide 2>&1 || true
   kubectl get deploy,svc,endpoints,jobs,netpol -n default -o wide 2>&1 || true
   kubectl get deploy,svc,endpoints -n "$REMOTE_NS" -o wide 2>&1 || true
+  kubectl get deploy,svc,endpoints -n "$SCRATCH_NS" -o wide 2>&1 || true
   local ns pod
-  for ns in default "$REMOTE_NS"; do
+  for ns in default "$REMOTE_NS" "$SCRATCH_NS"; do
     for pod in $(kubectl get pods -n "$ns" -l "$APPS" -o name 2>/dev/null); do
       echo "--- context: kubectl describe -n $ns $pod (last 25 lines)"
       kubectl describe -n "$ns" "$pod" 2>&1 | tail -n 25 || true
@@ -72,14 +84,20 @@ cleanup() {
     say "E2E_KEEP=1: leaving everything deployed (images tagged $IMAGE_TAG)"
   else
     say "cleanup"
-    kubectl delete --ignore-not-found --wait=true --timeout=120s \
-      -f k8s/client-job/ -f k8s/headless/ -f k8s/endpointslices/ -f k8s/env-fallback/ -f k8s/cross-namespace/ -f k8s/ 2>&1 |
-      grep -v '^$'
+    local dir left=''
+    kubectl delete namespace "$SCRATCH_NS" --ignore-not-found --wait=false 2>&1
+    # k8s/observability is only dry-run applied: deleting it would delete the pair again.
+    for dir in $KUSTOMIZATIONS; do
+      [ "$dir" = k8s/observability ] && continue
+      kubectl delete --ignore-not-found --wait=true --timeout=120s -k "$dir" 2>&1 | grep -v '^$'
+    done
     kubectl wait --for=delete pod -n default -l "$APPS" --timeout=60s >/dev/null 2>&1
-    local left
-    left=$(kubectl get --ignore-not-found -o name \
-      -f k8s/client-job/ -f k8s/headless/ -f k8s/endpointslices/ -f k8s/env-fallback/ -f k8s/cross-namespace/ -f k8s/ 2>&1)
+    kubectl wait --for=delete "namespace/$SCRATCH_NS" --timeout=120s >/dev/null 2>&1
+    for dir in $KUSTOMIZATIONS; do
+      left+=$(kubectl get --ignore-not-found -o name -k "$dir" 2>&1)
+    done
     left+=$(kubectl get pods -n default -l "$APPS" -o name 2>/dev/null)
+    left+=$(kubectl get --ignore-not-found -o name namespace "$SCRATCH_NS" 2>&1)
     if [ -n "$left" ]; then
       printf 'WARN still in the cluster after cleanup:\n%s\n' "$left"
     else
@@ -146,19 +164,49 @@ rollout() { # rollout NAMESPACE DEPLOYMENT
   fi
 }
 
-# render SRC_DIR prints a copy of SRC_DIR's manifests that use this run's images (and the
-# cluster's kube-dns address for the env-fallback extra) and returns its path.
-render() {
-  local src=$1 dst f
-  dst=$WORK/$(echo "$src" | tr '/' '_')
+# overlay DIR writes a kustomization in $WORK that builds DIR (k8s/ or one of its folders) with
+# this run's images (and, for k8s/env-fallback, the cluster's kube-dns address), and prints its
+# folder for kubectl apply -k. The manifests stay as they are: kustomize's images: override sets
+# the tag. The path to DIR is relative (kustomize refuses absolute ones) and physical, since
+# kustomize resolves symbolic links (macOS's /tmp is one) before it follows a relative path.
+overlay() {
+  local src=$1 dst up='' d
+  dst=$WORK/overlay-$(tr / - <<<"$src")
   mkdir -p "$dst"
-  for f in "$src"/*.yaml; do
-    sed -e "s#^\([[:space:]]*image:\) backend\$#\1 backend:$IMAGE_TAG#" \
-      -e "s#^\([[:space:]]*image:\) frontend\$#\1 frontend:$IMAGE_TAG#" \
-      -e "s#\"10\.96\.0\.10\"#\"$DNS_IP\"#" "$f" >"$dst/$(basename "$f")"
+  d=$(cd "$dst" && pwd -P)
+  while [ "$d" != / ]; do
+    up+=../
+    d=$(dirname "$d")
   done
+  cat >"$dst/kustomization.yaml" <<EOF
+apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+resources:
+  - ${up}$(pwd -P | cut -c2-)/$src
+images:
+  - name: backend
+    newTag: $IMAGE_TAG
+  - name: frontend
+    newTag: $IMAGE_TAG
+EOF
+  if [ "$src" = k8s/env-fallback ]; then
+    cat >>"$dst/kustomization.yaml" <<EOF
+patches:
+  - target:
+      kind: Deployment
+      name: frontend-envfallback
+    patch: |-
+      - op: replace
+        path: /spec/template/spec/dnsConfig/nameservers
+        value: ["$DNS_IP"]
+EOF
+  fi
   echo "$dst"
 }
+
+# namespaces prints the distinct values of the namespace: fields in the YAML on stdin, joined by
+# commas (nothing when there are none).
+namespaces() { sed -n 's/^[[:space:]]*namespace:[[:space:]]*//p' | sort -u | paste -sd, -; }
 
 # ---------------------------------------------------------------------------------------------
 say "prerequisites"
@@ -179,12 +227,38 @@ NODE_IP=${NODE_IP:-$(kubectl get nodes -o jsonpath='{.items[0].status.addresses[
 DNS_IP=$(kubectl get svc -n kube-system kube-dns -o jsonpath='{.spec.clusterIP}')
 [ -n "$NODE_IP" ] || fail "no node InternalIP found: set NODE_IP"
 [ -n "$DNS_IP" ] || fail "no kube-system/kube-dns Service found"
+# The manifests name no namespace, so kubectl puts them in the context's; the checks look in default.
+ctx_ns=$(kubectl config view --minify -o jsonpath='{..namespace}')
+[ -z "$ctx_ns" ] || [ "$ctx_ns" = default ] ||
+  fail "context $CONTEXT uses namespace $ctx_ns; the e2e deploys to default: kubectl config set-context --current --namespace=default"
 echo "context $CONTEXT, node $NODE_IP, kube-dns $DNS_IP, images *:$IMAGE_TAG, version $VERSION, loader: $IMAGE_LOADER"
 
 # A Job's template is immutable and a namespace being deleted refuses new objects: clear what an
 # interrupted earlier run may have left.
 kubectl delete job backend-client -n default --ignore-not-found --wait=true >/dev/null
-kubectl wait --for=delete "namespace/$REMOTE_NS" --timeout=120s >/dev/null 2>&1 || true
+kubectl delete namespace "$SCRATCH_NS" --ignore-not-found --wait=false >/dev/null
+kubectl wait --for=delete "namespace/$REMOTE_NS" "namespace/$SCRATCH_NS" --timeout=120s >/dev/null 2>&1 || true
+
+# ---------------------------------------------------------------------------------------------
+say "render k8s/ with kubectl kustomize (kubectl's own kustomize, no kustomize binary)"
+for dir in $KUSTOMIZATIONS; do
+  out=$(kubectl kustomize "$dir" 2>&1) || fail "kubectl kustomize $dir: $out"
+  count=$(grep -c '^kind:' <<<"$out")
+  ns=$(namespaces <<<"$out")
+  if [ "$dir" = k8s/cross-namespace ]; then
+    [ "$ns" = "$REMOTE_NS" ] && pass "kubectl kustomize $dir: $count objects, namespace: only $REMOTE_NS (its remote backend)" ||
+      fail "kubectl kustomize $dir: namespace fields '$ns', want only $REMOTE_NS"
+  else
+    [ -z "$ns" ] && pass "kubectl kustomize $dir: $count objects, no namespace field" ||
+      fail "kubectl kustomize $dir: hard-codes namespace '$ns'"
+  fi
+done
+# kubectl apply -f k8s/ reads k8s/*.yaml (links into k8s/base/): the same objects as -k k8s/.
+ns=$(cat k8s/*.yaml | namespaces)
+by_f=$(kubectl apply --dry-run=client -o name -f k8s/ | sort | paste -sd' ' -)
+by_k=$(kubectl apply --dry-run=client -o name -k k8s/ | sort | paste -sd' ' -)
+[ -z "$ns" ] && [ "$by_f" = "$by_k" ] && pass "kubectl apply -f k8s/ and -k k8s/ hold the same $(wc -w <<<"$by_f") objects, no namespace field" ||
+  fail "kubectl apply -f k8s/ (namespace '$ns') holds $by_f, kubectl apply -k k8s/ holds $by_k"
 
 # ---------------------------------------------------------------------------------------------
 say "build images"
@@ -201,18 +275,57 @@ for svc in backend frontend; do
   fi
   user=$(docker image inspect -f '{{.Config.User}}' "$svc:$IMAGE_TAG")
   [ "$user" = 65532:65532 ] && pass "image $svc runs as $user" || fail "image $svc runs as '$user', want 65532:65532"
+  # kubectl apply -f k8s/ runs image "backend", that is backend:latest, as the README's docker build makes.
+  docker tag "$svc:$IMAGE_TAG" "$svc:latest"
 done
 
 say "load images into the cluster"
 read -r -a loader <<<"$IMAGE_LOADER"
 for svc in backend frontend; do
-  "${loader[@]}" "$svc:$IMAGE_TAG" || fail "$IMAGE_LOADER $svc:$IMAGE_TAG"
+  for tag in "$IMAGE_TAG" latest; do
+    "${loader[@]}" "$svc:$tag" || fail "$IMAGE_LOADER $svc:$tag"
+  done
 done
 pass "images loaded with: $IMAGE_LOADER"
 
 # ---------------------------------------------------------------------------------------------
-say "deploy k8s/"
-kubectl apply -f "$(render k8s)"
+say "k8s/ in a namespace of its own: kubectl apply -n $SCRATCH_NS -f k8s/, then -k k8s/"
+# Node ports belong to the cluster: the pair in $SCRATCH_NS takes 30080 until it is gone, so
+# this runs before the pair goes to default.
+kubectl create namespace "$SCRATCH_NS"
+# Why: admission then refuses any pod of the pair that breaks the restricted Pod Security Standard.
+kubectl label namespace "$SCRATCH_NS" pod-security.kubernetes.io/enforce=restricted >/dev/null
+kubectl apply -n "$SCRATCH_NS" -f k8s/
+rollout "$SCRATCH_NS" backend-deployment
+rollout "$SCRATCH_NS" frontend-deployment
+port=$(kubectl get svc -n "$SCRATCH_NS" frontend-service -o jsonpath='{.spec.ports[0].nodePort}')
+json=$(http_get "http://$NODE_IP:$port/" -H 'Accept: application/json') || fail "GET the pair in $SCRATCH_NS on $NODE_IP:$port"
+echo "$json"
+expect "kubectl apply -n $SCRATCH_NS -f k8s/: $(kubectl get -n "$SCRATCH_NS" -f k8s/ -o name | wc -l) objects, answering from a backend pod in $SCRATCH_NS" "$json" \
+  '.backend.namespace == $ns and (.backend.pod | IN($pods[])) and .discovery.source == "dns"' \
+  --arg ns "$SCRATCH_NS" --argjson pods "$(ready_pods "$SCRATCH_NS" backend)"
+kubectl apply -n "$SCRATCH_NS" -k "$(overlay k8s)"
+rollout "$SCRATCH_NS" backend-deployment
+rollout "$SCRATCH_NS" frontend-deployment
+# The new pods run this run's tag: the answer must come from one of them.
+tagged=$(kubectl get pods -n "$SCRATCH_NS" -l app=backend -o json | jq -c --arg img "backend:$IMAGE_TAG" '[.items[]
+  | select(.metadata.deletionTimestamp == null and .spec.containers[0].image == $img) | .metadata.name]')
+for _ in $(seq 1 10); do
+  json=$(http_get "http://$NODE_IP:$port/" -H 'Accept: application/json') || fail "GET the pair in $SCRATCH_NS on $NODE_IP:$port"
+  jq -e '.backend.pod | IN($pods[])' --argjson pods "$tagged" >/dev/null <<<"$json" && break
+  sleep 1
+done
+echo "$json"
+expect "kubectl apply -n $SCRATCH_NS -k k8s/ (images: $IMAGE_TAG): answering from a backend pod of that build in $SCRATCH_NS" "$json" \
+  '.backend.namespace == $ns and (.backend.pod | IN($pods[]))' --arg ns "$SCRATCH_NS" --argjson pods "$tagged"
+# frontend-service goes first, so 30080 is free for the pair in default at once; the rest of the
+# namespace goes while the checks below run (cleanup waits for it).
+kubectl delete -n "$SCRATCH_NS" service frontend-service --wait=true >/dev/null
+kubectl delete namespace "$SCRATCH_NS" --wait=false
+
+# ---------------------------------------------------------------------------------------------
+say "deploy k8s/ to default (kubectl apply -k, images $IMAGE_TAG)"
+kubectl apply -k "$(overlay k8s)"
 rollout default backend-deployment
 rollout default frontend-deployment
 
@@ -283,7 +396,7 @@ done
 
 # ---------------------------------------------------------------------------------------------
 say "client Job (k8s/client-job/)"
-kubectl apply -f "$(render k8s/client-job)"
+kubectl apply -k "$(overlay k8s/client-job)"
 deadline=$(($(date +%s) + E2E_TIMEOUT))
 while :; do
   succeeded=$(kubectl get job backend-client -o jsonpath='{.status.succeeded}')
@@ -302,7 +415,7 @@ grep -Eq '^pod: backend-deployment-' <<<"$log" && pass "Job log shows a backend 
 
 # ---------------------------------------------------------------------------------------------
 say "env fallback (k8s/env-fallback/: no DNS search path, so discovery falls back to env)"
-kubectl apply -f "$(render k8s/env-fallback)"
+kubectl apply -k "$(overlay k8s/env-fallback)"
 rollout default frontend-envfallback
 port=$(kubectl get svc frontend-envfallback -o jsonpath='{.spec.ports[0].nodePort}')
 json=$(http_get "http://$NODE_IP:$port/" -H 'Accept: application/json') || fail "GET frontend-envfallback on $NODE_IP:$port"
@@ -313,7 +426,7 @@ expect "env fallback: answer from a backend pod" "$json" '.backend.pod | IN($pod
 
 # ---------------------------------------------------------------------------------------------
 say "cross-namespace (k8s/cross-namespace/: backend in $REMOTE_NS, frontend-remote in default)"
-kubectl apply -f "$(render k8s/cross-namespace)"
+kubectl apply -k "$(overlay k8s/cross-namespace)"
 rollout "$REMOTE_NS" backend-deployment
 rollout default frontend-remote
 remote_pods=$(ready_pods "$REMOTE_NS" backend)
@@ -327,7 +440,7 @@ expect "cross-namespace: answer from a backend pod in $REMOTE_NS" "$json" \
 
 # ---------------------------------------------------------------------------------------------
 say "headless (k8s/headless/: DNS lists the backend pods themselves)"
-kubectl apply -f "$(render k8s/headless)"
+kubectl apply -k "$(overlay k8s/headless)"
 rollout default frontend-headless
 BACKEND_POD_IPS=$(ready_pods default backend ip)
 port=$(kubectl get svc frontend-headless -o jsonpath='{.spec.ports[0].nodePort}')
@@ -344,7 +457,7 @@ expect "headless spread: all 3 backend pods answered" "$spread" \
 
 # ---------------------------------------------------------------------------------------------
 say "EndpointSlice watch (k8s/endpointslices/: the frontend watches backend-service's EndpointSlices)"
-kubectl apply -f "$(render k8s/endpointslices)"
+kubectl apply -k "$(overlay k8s/endpointslices)"
 rollout default frontend-watch
 sa=system:serviceaccount:default:frontend-watch
 [ "$(kubectl auth can-i watch endpointslices.discovery.k8s.io -n default --as="$sa")" = yes ] &&
@@ -371,6 +484,16 @@ watch_pod=$(kubectl get pods -l app=frontend-watch -o name | head -n 1)
 kubectl logs "$watch_pod" | grep -q '"discovery":"endpointslices"' &&
   pass "watch: $watch_pod logged its EndpointSlice view: $(kubectl logs "$watch_pod" | grep -m1 '"discovery":"endpointslices"' | cut -c1-200)" ||
   fail "watch: $watch_pod logged nothing about EndpointSlices"
+
+# ---------------------------------------------------------------------------------------------
+say "observability (k8s/observability/: the pair with tracing, a Collector and Jaeger; server-side dry run)"
+# Its Collector and Jaeger images come from a registry, which the cluster may not reach: the API
+# server checks and admits every object (and the patches on the running pair) without running them.
+out=$(kubectl apply --dry-run=server -k "$(overlay k8s/observability)" 2>&1) || fail "kubectl apply --dry-run=server -k k8s/observability: $out"
+echo "$out"
+otel=$(kubectl kustomize k8s/observability | grep -c 'value: http://otel-collector:4318')
+[ "$otel" = 2 ] && pass "k8s/observability: the API server accepts its $(grep -c . <<<"$out") objects; both Deployments export to otel-collector:4318" ||
+  fail "k8s/observability: $otel Deployments export to otel-collector:4318, want 2"
 
 # ---------------------------------------------------------------------------------------------
 say "under load: spread, a new pod, failover, rollouts, scale to 0 (scripts/e2e-load.sh)"
@@ -425,8 +548,27 @@ if [ -z "$SKAFFOLD" ]; then
   [ -z "${E2E_REQUIRE_SKAFFOLD:-}" ] || fail "skaffold is not on PATH (or SKAFFOLD) and E2E_REQUIRE_SKAFFOLD is set"
   printf '\n!!!!!!!! SKIPPED: skaffold run / skaffold delete: no skaffold on PATH (set SKAFFOLD=...; E2E_REQUIRE_SKAFFOLD=1 makes this a failure) !!!!!!!!\n\n'
 else
-  say "skaffold run (replaces the k8s/ objects with skaffold's own build)"
+  say "skaffold render: the default and every profile, without a build"
   "$SKAFFOLD" version
+  echo "INFO skaffold renders with: $(command -v kustomize || echo 'kubectl kustomize (no kustomize binary on PATH)')"
+  objects() { grep -c '^kind:' || true; }
+  pair=$(kubectl kustomize k8s | objects)
+  for profile in '' observability cross-namespace endpointslices env-fallback headless; do
+    args=(--digest-source=none --offline=true)
+    if [ -n "$profile" ]; then args+=(-p "$profile"); fi
+    out=$("$SKAFFOLD" render "${args[@]}" 2>&1) || fail "skaffold render ${args[*]}: $out"
+    # observability replaces the pair; every other profile adds its overlay to it.
+    case $profile in
+      '') want=$pair ;;
+      observability) want=$(kubectl kustomize k8s/observability | objects) ;;
+      *) want=$((pair + $(kubectl kustomize "k8s/$profile" | objects))) ;;
+    esac
+    have=$(objects <<<"$out")
+    [ "$have" = "$want" ] && pass "skaffold render ${profile:+-p $profile }renders $have objects, as kubectl kustomize does" ||
+      fail "skaffold render ${args[*]} renders $have objects, want $want: $out"
+  done
+
+  say "skaffold run (replaces the k8s/ objects with skaffold's own build)"
   sk_version=$VERSION-skaffold
   VERSION=$sk_version "$SKAFFOLD" run --kube-context "$CONTEXT" --status-check=true --tail=false ||
     fail "skaffold run"
