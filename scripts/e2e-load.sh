@@ -4,7 +4,7 @@
 # ratio, latency percentiles, answers per backend pod) and fails on a single failed request.
 #
 #   1. Even spread despite keep-alive: 3,000 GET / at 100/s through
-#      (a) the ClusterIP frontend with CLIENT_MAX_CONN_AGE=0 (before), (b) the same with the
+#      (a) the ClusterIP frontend with CLIENT_MAX_CONN_AGE=-1s (before), (b) the same with the
 #      default max connection age (after), then, side by side over the same 30 s, (c) the headless
 #      frontend (pod IPs from DNS) and (d) the watching frontend (pod IPs from the EndpointSlices);
 #      busiest pod / quietest pod is reported for each, and (c) and (d) must stay within
@@ -263,18 +263,18 @@ SCRIPT
 chmod +x "$WORK/bin/"*
 
 # ---------------------------------------------------------------------------------------------
-say "1a. spread before: ClusterIP frontend, 1 replica, CLIENT_MAX_CONN_AGE=0 (connections kept forever)"
+say "1a. spread before: ClusterIP frontend, 1 replica, CLIENT_MAX_CONN_AGE=-1s (connections kept forever)"
 old=$(pods frontend)
 kubectl scale deployment/frontend-deployment --replicas=1 >/dev/null
-kubectl set env deployment/frontend-deployment CLIENT_MAX_CONN_AGE=0 >/dev/null
+kubectl set env deployment/frontend-deployment CLIENT_MAX_CONN_AGE=-1s >/dev/null
 settle frontend-deployment "$old"
 fe=$(pods frontend)
 age=$(kubectl get pod "$(jq -r '.[0]' <<<"$fe")" -o json |
   jq -r '.spec.containers[0].env[] | select(.name == "CLIENT_MAX_CONN_AGE") | .value')
-[ "$(jq length <<<"$fe")" = 1 ] && [ "$age" = 0 ] && pass "one frontend pod $fe, with CLIENT_MAX_CONN_AGE=0" ||
-  fail "want one frontend pod with CLIENT_MAX_CONN_AGE=0, have $fe with '$age'"
+[ "$(jq length <<<"$fe")" = 1 ] && [ "$age" = -1s ] && pass "one frontend pod $fe, with CLIENT_MAX_CONN_AGE=-1s" ||
+  fail "want one frontend pod with CLIENT_MAX_CONN_AGE=-1s, have $fe with '$age'"
 BACKENDS=$(pods backend)
-load spread-a-before "spread (a) ClusterIP, CLIENT_MAX_CONN_AGE=0" "$URL" "$SPREAD_DURATION"
+load spread-a-before "spread (a) ClusterIP, CLIENT_MAX_CONN_AGE=-1s" "$URL" "$SPREAD_DURATION"
 read -r hi_a lo_a ratio_a <<<"$(spread spread-a-before "$BACKENDS")"
 
 say "1b. spread after: ClusterIP frontend, 1 replica, default CLIENT_MAX_CONN_AGE (30s)"
@@ -308,7 +308,7 @@ spread_row() { # spread_row LABEL BUSIEST QUIETEST RATIO
   meets "$4" && ok=yes
   note "| $1 | $2 | $3 | $4 | $ok |"
 }
-spread_row "(a) before: ClusterIP, CLIENT_MAX_CONN_AGE=0" "$hi_a" "$lo_a" "$ratio_a"
+spread_row "(a) before: ClusterIP, CLIENT_MAX_CONN_AGE=-1s" "$hi_a" "$lo_a" "$ratio_a"
 spread_row "(b) after: ClusterIP, CLIENT_MAX_CONN_AGE=30s (default)" "$hi_b" "$lo_b" "$ratio_b"
 spread_row "(c) after: headless Service (DNS), client-side balancing" "$hi_c" "$lo_c" "$ratio_c"
 spread_row "(d) after: EndpointSlice watch, client-side balancing" "$hi_d" "$lo_d" "$ratio_d"
