@@ -9,14 +9,11 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/svc2svc/svc2svc/pkg/config"
 	"github.com/svc2svc/svc2svc/pkg/dnstest"
 	"github.com/svc2svc/svc2svc/pkg/service"
 	"github.com/svc2svc/svc2svc/pkg/servicetest"
@@ -340,74 +337,46 @@ func TestSpreadRejectsBadN(t *testing.T) {
 
 func TestRunRejectsBadConfig(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name     string
-		args     []string
-		environ  []string
-		wantVars []string // exactly the variables named, for a configuration error
-		wantText []string // what another error must say
-	}{
+	servicetest.Refuses(t, app.Run, []servicetest.Refusal{
 		{
-			name:     "several bad values",
-			environ:  []string{"PORT=abc", "CLIENT_TIMEOUT=-1s", "LOG_LEVEL=loud", "DISCOVERY_TTL=soon"},
-			wantVars: []string{"CLIENT_TIMEOUT", "DISCOVERY_TTL", "LOG_LEVEL", "PORT"},
+			Name:     "several bad values",
+			Environ:  []string{"PORT=abc", "CLIENT_TIMEOUT=-1s", "LOG_LEVEL=loud", "DISCOVERY_TTL=soon"},
+			WantVars: []string{"CLIENT_TIMEOUT", "DISCOVERY_TTL", "LOG_LEVEL", "PORT"},
 		},
 		{
 			// A bad variable no longer hides the rules: one line per variable.
-			name:     "bad values and broken rules at once",
-			environ:  []string{"PORT=abc", "SPREAD_TIMEOUT=1h", "DISCOVERY_MODE=foo"},
-			wantVars: []string{"DISCOVERY_MODE", "PORT", "SPREAD_TIMEOUT"},
+			Name:     "bad values and broken rules at once",
+			Environ:  []string{"PORT=abc", "SPREAD_TIMEOUT=1h", "DISCOVERY_MODE=foo"},
+			WantVars: []string{"DISCOVERY_MODE", "PORT", "SPREAD_TIMEOUT"},
 		},
 		{
-			name:     "rules of each package",
-			environ:  []string{"SPREAD_TIMEOUT=20s", "CLIENT_TIMEOUT=1s", "CLIENT_ATTEMPT_TIMEOUT=2s", "READ_HEADER_TIMEOUT=11s"},
-			wantVars: []string{"CLIENT_ATTEMPT_TIMEOUT", "READ_HEADER_TIMEOUT", "SPREAD_TIMEOUT"},
+			Name:     "rules of each package",
+			Environ:  []string{"SPREAD_TIMEOUT=20s", "CLIENT_TIMEOUT=1s", "CLIENT_ATTEMPT_TIMEOUT=2s", "READ_HEADER_TIMEOUT=11s"},
+			WantVars: []string{"CLIENT_ATTEMPT_TIMEOUT", "READ_HEADER_TIMEOUT", "SPREAD_TIMEOUT"},
 		},
 		{
 			// A hung backend would otherwise get an empty reply from the server's WriteTimeout
 			// instead of a 504.
-			name:     "client timeout beyond the server's write timeout",
-			environ:  []string{"CLIENT_TIMEOUT=20s", "WRITE_TIMEOUT=15s"},
-			wantVars: []string{"CLIENT_TIMEOUT"},
+			Name:     "client timeout beyond the server's write timeout",
+			Environ:  []string{"CLIENT_TIMEOUT=20s", "WRITE_TIMEOUT=15s"},
+			WantVars: []string{"CLIENT_TIMEOUT"},
 		},
 		{
-			name: "zero, absurd and unresolvable values",
-			environ: []string{"READ_HEADER_TIMEOUT=0", "READ_TIMEOUT=0", "SHUTDOWN_TIMEOUT=0", "DISCOVERY_DNS_SERVER=10.96.0.10",
+			Name: "zero, absurd and unresolvable values",
+			Environ: []string{"READ_HEADER_TIMEOUT=0", "READ_TIMEOUT=0", "SHUTDOWN_TIMEOUT=0", "DISCOVERY_DNS_SERVER=10.96.0.10",
 				"DISCOVERY_TTL=2562047h", "CLIENT_CONNECT_TIMEOUT=5m", "LISTEN_HOST=localhost", "CLIENT_MAX_CONN_AGE=0"},
-			wantVars: []string{"CLIENT_CONNECT_TIMEOUT", "CLIENT_MAX_CONN_AGE", "DISCOVERY_DNS_SERVER", "DISCOVERY_TTL",
+			WantVars: []string{"CLIENT_CONNECT_TIMEOUT", "CLIENT_MAX_CONN_AGE", "DISCOVERY_DNS_SERVER", "DISCOVERY_TTL",
 				"LISTEN_HOST", "READ_HEADER_TIMEOUT", "READ_TIMEOUT", "SHUTDOWN_TIMEOUT"},
 		},
-		{name: "unknown mode", args: []string{"serve"}, wantText: []string{"usage"}},
-		{name: "unknown discovery mode", environ: []string{"DISCOVERY_MODE=consul"}, wantVars: []string{"DISCOVERY_MODE"}},
+		{Name: "unknown mode", Args: []string{"serve"}, WantText: []string{"usage"}},
+		{Name: "unknown discovery mode", Environ: []string{"DISCOVERY_MODE=consul"}, WantVars: []string{"DISCOVERY_MODE"}},
 		{
 			// Outside a pod there is no API server to watch: stop rather than pretend.
-			name:     "endpointslices outside a cluster",
-			environ:  []string{"DISCOVERY_MODE=endpointslices", "DISCOVERY_SKIP_DNS=true"},
-			wantText: []string{"DISCOVERY_MODE=endpointslices", "KUBERNETES_SERVICE_HOST"},
+			Name:     "endpointslices outside a cluster",
+			Environ:  []string{"DISCOVERY_MODE=endpointslices", "DISCOVERY_SKIP_DNS=true"},
+			WantText: []string{"DISCOVERY_MODE=endpointslices", "KUBERNETES_SERVICE_HOST"},
 		},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			var out strings.Builder
-			var listened atomic.Bool
-			err := app.Run(context.Background(), tt.args, tt.environ, &out, service.OnListen(func(string) { listened.Store(true) }))
-			if err == nil {
-				t.Fatalf("Run(%q) = nil, want an error", tt.environ)
-			}
-			if got := config.Vars(err); !slices.Equal(got, tt.wantVars) {
-				t.Errorf("Run(%q) = %q, naming %q, want %q", tt.environ, err, got, tt.wantVars)
-			}
-			for _, v := range tt.wantText {
-				if !strings.Contains(err.Error(), v) {
-					t.Errorf("Run(%q) = %q, want it to say %s", tt.environ, err, v)
-				}
-			}
-			if listened.Load() {
-				t.Errorf("Run(%q) listened before failing", tt.environ)
-			}
-		})
-	}
+	})
 }
 
 func TestCallOnce(t *testing.T) {

@@ -5,12 +5,9 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"slices"
 	"strings"
-	"sync/atomic"
 	"testing"
 
-	"github.com/svc2svc/svc2svc/pkg/config"
 	"github.com/svc2svc/svc2svc/pkg/service"
 	"github.com/svc2svc/svc2svc/pkg/servicetest"
 	"github.com/svc2svc/svc2svc/services/backend/app"
@@ -98,38 +95,12 @@ func TestIdentityRejectsOtherMethods(t *testing.T) {
 
 func TestRunRejectsBadInput(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name     string
-		args     []string
-		environ  []string
-		wantVars []string // exactly the variables named, for a configuration error
-		wantText string   // what another error must say
-	}{
-		{name: "bad values", environ: []string{"PORT=abc", "SHUTDOWN_TIMEOUT=-1s", "LOG_LEVEL=loud"},
-			wantVars: []string{"LOG_LEVEL", "PORT", "SHUTDOWN_TIMEOUT"}},
-		{name: "port out of range", environ: []string{"PORT=70000"}, wantVars: []string{"PORT"}},
-		{name: "server rules", environ: []string{"LISTEN_HOST=localhost", "READ_TIMEOUT=0", "OTEL_TRACES_SAMPLER=sometimes"},
-			wantVars: []string{"LISTEN_HOST", "OTEL_TRACES_SAMPLER", "READ_TIMEOUT"}},
-		{name: "arguments", args: []string{"serve"}, wantText: "no arguments"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			var out strings.Builder
-			var listened atomic.Bool
-			err := app.Run(context.Background(), tt.args, tt.environ, &out, service.OnListen(func(string) { listened.Store(true) }))
-			if err == nil {
-				t.Fatalf("Run(%q) = nil, want an error", tt.environ)
-			}
-			if got := config.Vars(err); !slices.Equal(got, tt.wantVars) {
-				t.Errorf("Run(%q) = %q, naming %q, want %q", tt.environ, err, got, tt.wantVars)
-			}
-			if !strings.Contains(err.Error(), tt.wantText) {
-				t.Errorf("Run(%q) = %q, want it to say %q", tt.environ, err, tt.wantText)
-			}
-			if listened.Load() {
-				t.Errorf("Run(%q) listened before failing; logs:\n%s", tt.environ, out.String())
-			}
-		})
-	}
+	servicetest.Refuses(t, app.Run, []servicetest.Refusal{
+		{Name: "bad values", Environ: []string{"PORT=abc", "SHUTDOWN_TIMEOUT=-1s", "LOG_LEVEL=loud"},
+			WantVars: []string{"LOG_LEVEL", "PORT", "SHUTDOWN_TIMEOUT"}},
+		{Name: "port out of range", Environ: []string{"PORT=70000"}, WantVars: []string{"PORT"}},
+		{Name: "server rules", Environ: []string{"LISTEN_HOST=localhost", "READ_TIMEOUT=0", "OTEL_TRACES_SAMPLER=sometimes"},
+			WantVars: []string{"LISTEN_HOST", "OTEL_TRACES_SAMPLER", "READ_TIMEOUT"}},
+		{Name: "arguments", Args: []string{"serve"}, WantText: []string{"no arguments"}},
+	})
 }
