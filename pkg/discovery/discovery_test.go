@@ -49,6 +49,19 @@ func resolve(t *testing.T, r *discovery.Resolver) (discovery.Endpoint, error) {
 	return r.Resolve(ctx)
 }
 
+// resolveWith resolves once through a DNS server of the test's own that setup (if any)
+// has published records on, with env as the environment; it returns the server too, so the
+// test can count the queries it got.
+func resolveWith(t *testing.T, cfg discovery.Config, setup func(*dnstest.Server), env map[string]string) (*dnstest.Server, discovery.Endpoint, error) {
+	t.Helper()
+	s := startDNS(t)
+	if setup != nil {
+		setup(s)
+	}
+	got, err := resolve(t, newResolver(cfg, s, env))
+	return s, got, err
+}
+
 // threeReplicas publishes backend-service the way the local run does.
 func threeReplicas(s *dnstest.Server) {
 	s.SetA("backend-1.test.local", "127.0.0.1")
@@ -216,11 +229,7 @@ func TestResolve(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			s := startDNS(t)
-			if tt.setup != nil {
-				tt.setup(s)
-			}
-			got, err := resolve(t, newResolver(tt.cfg, s, tt.env))
+			s, got, err := resolveWith(t, tt.cfg, tt.setup, tt.env)
 			if err != nil || got.Source != tt.want.Source || got.Name != tt.want.Name || !slices.Equal(got.Addrs, tt.want.Addrs) {
 				t.Errorf("Resolve() = %+v, %v; want %+v", got, err, tt.want)
 			}
@@ -297,11 +306,7 @@ func TestResolveNotFound(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			s := startDNS(t)
-			if tt.setup != nil {
-				tt.setup(s)
-			}
-			got, err := resolve(t, newResolver(tt.cfg, s, tt.env))
+			_, got, err := resolveWith(t, tt.cfg, tt.setup, tt.env)
 			if !errors.Is(err, discovery.ErrNotFound) {
 				t.Fatalf("Resolve() = %+v, %v; want an error wrapping ErrNotFound", got, err)
 			}

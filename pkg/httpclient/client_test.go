@@ -68,6 +68,14 @@ var fast = httpclient.Config{
 	BackoffMax:     5 * time.Millisecond,
 }
 
+// orFast is cfg, or fast for a test case that leaves its Config zero.
+func orFast(cfg httpclient.Config) httpclient.Config {
+	if cfg == (httpclient.Config{}) {
+		return fast
+	}
+	return cfg
+}
+
 // newClient returns a client whose idle connections are closed when the test ends.
 func newClient(t testing.TB, cfg httpclient.Config, deps httpclient.Deps) *httpclient.Client {
 	t.Helper()

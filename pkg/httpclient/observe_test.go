@@ -106,10 +106,7 @@ func TestObserver(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			cfg := fast
-			if tt.cfg != (httpclient.Config{}) {
-				cfg = tt.cfg
-			}
+			cfg := orFast(tt.cfg)
 			obs := &observed{}
 			c := newClient(t, cfg, httpclient.Deps{Resolver: tt.resolver(t), Observer: obs})
 			_, _ = c.Do(t.Context(), tt.method, "/", nil, nil)

@@ -102,10 +102,7 @@ func TestDoOutcomes(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			cfg := fast
-			if tt.cfg != (httpclient.Config{}) {
-				cfg = tt.cfg
-			}
+			cfg := orFast(tt.cfg)
 			path := "/"
 			if tt.path != "" {
 				path = tt.path
