@@ -43,3 +43,21 @@ func ExampleServer_Handler() {
 	// /healthz 200 {"status":"ok"}
 	// /missing 404 {"error":"not found","status":404}
 }
+
+// ExampleQuery reads a handler's query parameters strictly: each known name at most once, no
+// unknown names, and the error's text answered to the client as it is.
+func ExampleQuery() {
+	for _, target := range []string{"/search?q=go", "/search?q=go&q=rust", "/search?q=go&limt=5"} {
+		r := httptest.NewRequest(http.MethodGet, target, nil)
+		q, err := httpserver.Query(r, "q", "limit")
+		if err != nil {
+			fmt.Println(http.StatusBadRequest, err)
+			continue
+		}
+		fmt.Println(http.StatusOK, q["q"])
+	}
+	// Output:
+	// 200 go
+	// 400 query parameter "q" given 2 times: want it once
+	// 400 unknown query parameter "limt": want q, limit
+}

@@ -14,7 +14,6 @@ import (
 	"sync/atomic"
 
 	"github.com/go-chi/chi/v5"
-	"github.com/go-chi/chi/v5/middleware"
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	metricnoop "go.opentelemetry.io/otel/metric/noop"
 	"go.opentelemetry.io/otel/propagation"
@@ -74,7 +73,7 @@ func New(cfg Config, deps Deps, routes func(r chi.Router)) *Server {
 	s := &Server{cfg: cfg, logger: deps.Logger, observer: deps.Observer, onListen: deps.OnListen}
 
 	r := chi.NewRouter()
-	r.Use(nameSpan, middleware.RequestID, echoRequestID, s.accessLog, s.recoverer)
+	r.Use(s.middleware()...)
 	// Set before routes runs, so that sub-routers it mounts inherit the JSON answers.
 	r.NotFound(notFound)
 	r.MethodNotAllowed(methodNotAllowed(r))

@@ -30,13 +30,16 @@ func nameSpan(next http.Handler) http.Handler {
 	})
 }
 
-// echoRequestID returns the request id (the caller's X-Request-Id, or one made by
-// middleware.RequestID) so a client can quote it in a bug report.
-func echoRequestID(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set(middleware.RequestIDHeader, middleware.GetReqID(r.Context()))
-		next.ServeHTTP(w, r)
-	})
+// middleware is the router-wide stack, outermost first. The request id comes before the
+// access log so every line carries it; the refusals (413, 400) come after the access log and
+// the recoverer so they are logged and counted like any answer; GetHead comes last, because it
+// routes a HEAD as the GET of the same path, which /healthz, /readyz, / and every other GET
+// route then answer without a body (net/http drops it).
+func (s *Server) middleware() []func(http.Handler) http.Handler {
+	return []func(http.Handler) http.Handler{
+		nameSpan, requestID, secureHeaders, s.accessLog, s.recoverer,
+		refuseLargeBody(s.cfg.MaxBodyBytes), refuseBadQuery, middleware.GetHead,
+	}
 }
 
 // accessLog writes one line per request and reports it to the Observer. It logs with the

@@ -47,7 +47,7 @@ var allMethods = []string{
 
 // methodNotAllowed answers 405 in JSON. chi hands a custom 405 handler no list of allowed
 // methods, so it asks the router which methods match, to keep the Allow header that
-// RFC 9110 requires.
+// RFC 9110 requires. A GET route lists HEAD too, since middleware.GetHead answers it.
 func methodNotAllowed(router chi.Routes) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		path := r.URL.RawPath
@@ -56,7 +56,8 @@ func methodNotAllowed(router chi.Routes) http.HandlerFunc {
 		}
 		var allowed []string
 		for _, m := range allMethods {
-			if router.Match(chi.NewRouteContext(), m, path) {
+			if router.Match(chi.NewRouteContext(), m, path) ||
+				m == http.MethodHead && router.Match(chi.NewRouteContext(), http.MethodGet, path) {
 				allowed = append(allowed, m)
 			}
 		}

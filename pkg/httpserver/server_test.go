@@ -37,7 +37,7 @@ func TestEndpoints(t *testing.T) {
 		{"route with param", "GET", "/items/42", "", 200, `{"id":"42"}`, nil},
 		{"unknown path", "GET", "/nope", "", 404, `{"error":"not found","status":404}`, nil},
 		{"wrong method", "DELETE", "/items/42", "", 405, `{"error":"method not allowed","status":405}`,
-			map[string]string{"Allow": "GET"}},
+			map[string]string{"Allow": "GET, HEAD"}},
 		{"panic", "GET", "/panic", "", 500, `{"error":"internal error","status":500}`, nil},
 		{"body within limit", "POST", "/upload", strings.Repeat("a", 1024), 200, `{"bytes":1024}`, nil},
 		{"body over limit", "POST", "/upload", strings.Repeat("a", 1025), 413,

@@ -1,0 +1,118 @@
+package httpserver
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"errors"
+	"io"
+	"net/http"
+	"net/url"
+
+	"github.com/go-chi/chi/v5/middleware"
+)
+
+// maxRequestIDLen bounds a caller's X-Request-Id: long enough for a UUID or a trace id with a
+// prefix, short enough that a log line cannot be inflated through it.
+const maxRequestIDLen = 64
+
+// ContentSecurityPolicy is sent with every answer. It allows no script at all, styles and
+// images only from the server itself (a page's stylesheet is a file it serves, never inline)
+// and no framing, so an HTML answer that echoed something unexpected still could not run it
+// or be overlaid by another site. JSON and text answers load nothing, so the policy costs them
+// nothing.
+const ContentSecurityPolicy = "default-src 'none'; style-src 'self'; img-src 'self'; " +
+	"frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+
+// requestID gives each request an id: the caller's X-Request-Id when it is a plausible id
+// (1 to 64 characters of A-Z a-z 0-9 . _ -), a fresh random one otherwise. It is stored where
+// chi's middleware.GetReqID finds it and echoed in the answer, so a client can quote it in a
+// bug report. A bad id is dropped, never echoed or logged: a caller must not be able to put
+// 60 KB, newlines or markup into our headers and log lines.
+func requestID(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := r.Header.Get(middleware.RequestIDHeader)
+		if !validRequestID(id) {
+			id = rand.Text()
+		}
+		w.Header().Set(middleware.RequestIDHeader, id)
+		ctx := context.WithValue(r.Context(), middleware.RequestIDKey, id)
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+// validRequestID reports whether id is 1 to maxRequestIDLen characters of [A-Za-z0-9._-].
+func validRequestID(id string) bool {
+	if id == "" || len(id) > maxRequestIDLen {
+		return false
+	}
+	for i := range len(id) {
+		switch c := id[i]; {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '.', c == '_', c == '-':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// secureHeaders sets the browser protections on every answer before the handler runs, so
+// errors (404, 405, 413, 500) carry them too. A handler may still override one.
+func secureHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", ContentSecurityPolicy)
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("X-Frame-Options", "DENY") // for browsers that predate frame-ancestors
+		h.Set("Referrer-Policy", "no-referrer")
+		next.ServeHTTP(w, r)
+	})
+}
+
+// refuseLargeBody answers 413 for a body over limit, whatever the route or method. A
+// Content-Length over the limit is refused before a byte of the body is read. A body of
+// unknown length (chunked) is read here, through the http.MaxBytesReader that limitBody put
+// around it, and handed on from memory: only by reading it can the server tell, and a route
+// that ignores bodies (every GET) would otherwise answer 200 and then drop the connection.
+// That holds at most limit bytes per request, the same bound a handler's io.ReadAll would
+// have; no route here streams uploads.
+func refuseLargeBody(limit int64) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.ContentLength > limit {
+				// Unread, the body cannot be skipped on a kept-alive connection.
+				w.Header().Set("Connection", "close")
+				WriteError(w, http.StatusRequestEntityTooLarge, "request body too large")
+				return
+			}
+			if r.ContentLength < 0 && r.Body != nil && r.Body != http.NoBody {
+				body, err := io.ReadAll(r.Body)
+				if err != nil {
+					// The MaxBytesReader has already told net/http to close the connection.
+					var tooBig *http.MaxBytesError
+					if errors.As(err, &tooBig) {
+						WriteError(w, http.StatusRequestEntityTooLarge, "request body too large")
+					} else {
+						WriteError(w, http.StatusBadRequest, "unreadable request body")
+					}
+					return
+				}
+				r.Body = io.NopCloser(bytes.NewReader(body))
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+// refuseBadQuery answers 400 for a query string url.ParseQuery rejects (a ';' separator, a
+// broken %-escape). r.URL.Query drops such pairs silently, so without this "n=3;n=4" would
+// reach a handler as no n at all and be served with the default.
+func refuseBadQuery(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, err := url.ParseQuery(r.URL.RawQuery); err != nil {
+			WriteError(w, http.StatusBadRequest, "malformed query string")
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
