@@ -80,8 +80,10 @@ func refuseLargeBody(limit int64) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if r.ContentLength > limit {
-				// Unread, the body cannot be skipped on a kept-alive connection.
-				w.Header().Set("Connection", "close")
+				// No "Connection: close" here: net/http closes by itself when 256 KB or more
+				// stay unread, and then closes gently (FIN, a pause, then close), so a client
+				// still sending reads the 413 instead of a reset. Setting the header would
+				// make it close at once.
 				WriteError(w, http.StatusRequestEntityTooLarge, "request body too large")
 				return
 			}
