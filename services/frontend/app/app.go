@@ -38,7 +38,7 @@ func Run(ctx context.Context, args, environ []string, stdout io.Writer, opts ...
 		if oneShot {
 			return callOnce(ctx, backend, p.Telemetry, cfg.CallWait, p.Logger, p.Stdout)
 		}
-		return p.Serve(ctx, routes(backend, cfg.SpreadTimeout, p.Logger))
+		return p.Serve(ctx, routes(backend, cfg.spreadLimits(), p.Logger))
 	}, opts...)
 }
 

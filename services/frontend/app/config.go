@@ -23,6 +23,14 @@ type Config struct {
 	// SpreadTimeout bounds a whole /api/spread request; it must end before the server's
 	// WriteTimeout cuts the response off.
 	SpreadTimeout time.Duration `env:"SPREAD_TIMEOUT" envDefault:"10s" min:"1ms"`
+	// SpreadMaxN caps the n of /api/spread?n=; a larger n is a 400 naming the range. 100
+	// calls show how a Service spreads over a few replicas (about 33 each of 3) and take
+	// well under a second; 1000, the old cap, only made one request a load test. 0 means 100.
+	SpreadMaxN int `env:"SPREAD_MAX_N" envDefault:"100" min:"1" max:"1000"`
+	// SpreadMaxInFlight caps the /api/spread requests one frontend runs at once; one more is
+	// a 429 with Retry-After. The spread is a demonstration, not traffic: one at a time keeps
+	// its fresh connections from crowding out GET /. 0 means 1.
+	SpreadMaxInFlight int `env:"SPREAD_MAX_IN_FLIGHT" envDefault:"1" min:"1" max:"16"`
 	// CallWait bounds how long the one-shot mode ("frontend call") keeps retrying while no
 	// backend accepts its connection or none can be found. A NetworkPolicy enforcer programs
 	// a new pod's rules a few seconds after it starts, so a Job's first connects are refused;
@@ -50,4 +58,9 @@ func (c *Config) Validate(r *config.Rules) {
 	if c.DiscoveryMode != modeDNS && c.DiscoveryMode != modeEndpointSlices {
 		r.Fail(&c.DiscoveryMode, "must be %q or %q, got %q", modeDNS, modeEndpointSlices, c.DiscoveryMode)
 	}
+}
+
+// spreadLimits is the budget of /api/spread.
+func (c *Config) spreadLimits() spreadLimits {
+	return spreadLimits{maxN: c.SpreadMaxN, maxInFlight: c.SpreadMaxInFlight, timeout: c.SpreadTimeout}
 }

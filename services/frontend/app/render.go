@@ -1,6 +1,7 @@
 package app
 
 import (
+	_ "embed"
 	"fmt"
 	"html/template"
 	"io"
@@ -113,10 +114,12 @@ type pageData struct {
 	Failure *failureView
 }
 
-// page is parsed once; html/template escapes every value, pod names included.
+// page is parsed once; html/template escapes every value, pod names included. It has no
+// inline style or script: its stylesheet is /style.css, so httpserver's
+// Content-Security-Policy (style-src 'self', no script) holds for it unchanged.
 var page = template.Must(template.New("page").Funcs(template.FuncMap{"latency": latency}).Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>svc2svc frontend</title>
-<style>body{font-family:system-ui,sans-serif;max-width:40rem;margin:2rem auto}th{text-align:left;padding-right:1rem}.bad{color:#b00}</style>
+<link rel="stylesheet" href="/style.css">
 </head><body>
 {{with .Call}}<h1>frontend &rarr; backend: ok</h1>
 <table>
@@ -149,4 +152,19 @@ func writeHTML(w http.ResponseWriter, status int, data pageData) {
 	// The page is fixed and its data plain values, so execution cannot fail half-way in
 	// practice; if the client hung up, there is nobody to tell.
 	_ = page.Execute(w, data)
+}
+
+// styleCSS is the page's stylesheet, served from the binary.
+//
+//go:embed static/style.css
+var styleCSS []byte
+
+// handleStyle is GET /style.css. A browser may keep it for an hour: it changes only with the
+// binary.
+func handleStyle() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/css; charset=utf-8")
+		w.Header().Set("Cache-Control", "public, max-age=3600")
+		_, _ = w.Write(styleCSS)
+	})
 }

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -13,32 +14,64 @@ import (
 )
 
 const (
-	// defaultSpreadN is used when the query has no n.
+	// defaultSpreadN is used when the query has no n (or SPREAD_MAX_N, when that is lower).
 	defaultSpreadN = 30
-	// maxSpreadN keeps one request from turning into a load test.
-	maxSpreadN = 1000
-	// spreadWorkers is how many calls run at once: enough to finish 1000 calls quickly, few
-	// enough not to swamp a small backend.
+	// spreadWorkers is how many calls one spread runs at once: enough to finish quickly,
+	// few enough not to swamp a small backend or starve the frontend's other requests.
 	spreadWorkers = 8
+	// spreadRetryAfter is the Retry-After of a refused spread, in seconds: a spread within
+	// the budget takes well under a second, so by then a slot is likely free.
+	spreadRetryAfter = "1"
 )
 
-// errSpreadN is the reason a bad n is refused.
-var errSpreadN = fmt.Errorf("n must be an integer from 1 to %d", maxSpreadN)
+// spreadLimits is the budget of /api/spread, from SPREAD_MAX_N, SPREAD_MAX_IN_FLIGHT and
+// SPREAD_TIMEOUT. Each request turns into n backend calls on fresh connections, so without a
+// budget a few strangers could make one frontend open thousands of connections and slow
+// everyone else's GET /.
+type spreadLimits struct {
+	maxN        int           // largest n; zero means 100
+	maxInFlight int           // spreads at once per frontend; zero means 1
+	timeout     time.Duration // bound on one spread; zero means 10s
+}
 
-// parseSpreadN reads the n query parameter: absent means the default, anything else must be an
-// integer in [1, maxSpreadN].
-func parseSpreadN(values []string) (int, error) {
-	if len(values) == 0 {
-		return defaultSpreadN, nil
+// withDefaults fills the zero fields, so a zero spreadLimits is a safe budget.
+func (l spreadLimits) withDefaults() spreadLimits {
+	if l.maxN <= 0 {
+		l.maxN = 100
 	}
-	if len(values) > 1 {
-		return 0, errSpreadN
+	if l.maxInFlight <= 0 {
+		l.maxInFlight = 1
 	}
-	n, err := strconv.Atoi(values[0])
-	if err != nil || n < 1 || n > maxSpreadN {
-		return 0, errSpreadN
+	if l.timeout <= 0 {
+		l.timeout = 10 * time.Second
+	}
+	return l
+}
+
+// parseSpreadN reads the n query parameter (ok says whether the query has one): absent means
+// the default, anything else must be an integer in [1, maxN].
+func parseSpreadN(value string, ok bool, maxN int) (int, error) {
+	if !ok {
+		return min(defaultSpreadN, maxN), nil
+	}
+	n, err := strconv.Atoi(value)
+	if err != nil || n < 1 || n > maxN {
+		return 0, fmt.Errorf("n must be an integer from 1 to %d", maxN)
 	}
 	return n, nil
+}
+
+// parseKeepAlive reads the keepalive query parameter: absent or 0 is off, 1 is on, and any
+// other value is refused rather than read as off.
+func parseKeepAlive(value string, ok bool) (bool, error) {
+	switch {
+	case !ok || value == "0":
+		return false, nil
+	case value == "1":
+		return true, nil
+	default:
+		return false, errors.New("keepalive must be 0 or 1")
+	}
 }
 
 // spreadView counts which backend pod answered each of n calls.
@@ -60,15 +93,43 @@ type spreadView struct {
 // fresh frontend would show the few pods its first connections happened to reach. Add
 // keepalive=1 to see exactly that: the pool's view, which is what steady traffic gets (and
 // what CLIENT_MAX_CONN_AGE and client-side balancing through a headless Service even out).
-func handleSpread(backend *backendCaller, timeout time.Duration, logger *slog.Logger) http.Handler {
+//
+// The budget: n is at most limits.maxN, and a frontend runs at most limits.maxInFlight spreads
+// at once; one more is refused at once with 429 and Retry-After instead of queueing, so a
+// burst of spreads costs the frontend nothing but the refusals. Bad or repeated query
+// parameters are a 400, checked before a slot is taken.
+func handleSpread(backend *backendCaller, limits spreadLimits, logger *slog.Logger) http.Handler {
+	limits = limits.withDefaults()
+	slots := make(chan struct{}, limits.maxInFlight)
+	busy := fmt.Sprintf("too many spreads at once: this frontend runs at most %d; retry after %s s",
+		limits.maxInFlight, spreadRetryAfter)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		n, err := parseSpreadN(r.URL.Query()["n"])
+		q, err := httpserver.Query(r, "n", "keepalive")
 		if err != nil {
 			httpserver.WriteError(w, http.StatusBadRequest, err.Error())
 			return
 		}
-		keepAlive := r.URL.Query().Get("keepalive") == "1"
-		ctx, cancel := context.WithTimeout(r.Context(), timeout)
+		nValue, hasN := q["n"]
+		n, err := parseSpreadN(nValue, hasN, limits.maxN)
+		if err != nil {
+			httpserver.WriteError(w, http.StatusBadRequest, err.Error())
+			return
+		}
+		kaValue, hasKA := q["keepalive"]
+		keepAlive, err := parseKeepAlive(kaValue, hasKA)
+		if err != nil {
+			httpserver.WriteError(w, http.StatusBadRequest, err.Error())
+			return
+		}
+		select {
+		case slots <- struct{}{}:
+			defer func() { <-slots }()
+		default:
+			w.Header().Set("Retry-After", spreadRetryAfter)
+			httpserver.WriteError(w, http.StatusTooManyRequests, busy)
+			return
+		}
+		ctx, cancel := context.WithTimeout(r.Context(), limits.timeout)
 		defer cancel()
 		view, lastErr := spread(ctx, backend, n, !keepAlive)
 		if view.Succeeded == 0 && lastErr != nil {
