@@ -368,6 +368,12 @@ func TestRunRejectsBadConfig(t *testing.T) {
 			WantVars: []string{"CLIENT_CONNECT_TIMEOUT", "CLIENT_MAX_CONN_AGE", "DISCOVERY_DNS_SERVER", "DISCOVERY_TTL",
 				"LISTEN_HOST", "READ_HEADER_TIMEOUT", "READ_TIMEOUT", "SHUTDOWN_TIMEOUT"},
 		},
+		{
+			// The spread's budget: a 0 or a cap beyond the old 1000 is a typo, not a setting.
+			Name:     "spread budget out of bounds",
+			Environ:  []string{"SPREAD_MAX_N=5000", "SPREAD_MAX_IN_FLIGHT=0"},
+			WantVars: []string{"SPREAD_MAX_IN_FLIGHT", "SPREAD_MAX_N"},
+		},
 		{Name: "unknown mode", Args: []string{"serve"}, WantText: []string{"usage"}},
 		{Name: "unknown discovery mode", Environ: []string{"DISCOVERY_MODE=consul"}, WantVars: []string{"DISCOVERY_MODE"}},
 		{

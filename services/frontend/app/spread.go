@@ -16,9 +16,10 @@ import (
 const (
 	// defaultSpreadN is used when the query has no n (or SPREAD_MAX_N, when that is lower).
 	defaultSpreadN = 30
-	// spreadWorkers is how many calls one spread runs at once: enough to finish quickly,
-	// few enough not to swamp a small backend or starve the frontend's other requests.
-	spreadWorkers = 8
+	// spreadWorkers is how many calls one spread runs at once. Two finish a spread of 100
+	// in well under a second; on a 2-CPU machine eight made GET / twice as slow at the
+	// 99th percentile while a spread ran (BenchmarkGetUnderSpreads in tools/pairtest).
+	spreadWorkers = 2
 	// spreadRetryAfter is the Retry-After of a refused spread, in seconds: a spread within
 	// the budget takes well under a second, so by then a slot is likely free.
 	spreadRetryAfter = "1"
