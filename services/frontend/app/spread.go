@@ -20,6 +20,10 @@ const (
 	// in well under a second; on a 2-CPU machine eight made GET / twice as slow at the
 	// 99th percentile while a spread ran (BenchmarkGetUnderSpreads in tools/pairtest).
 	spreadWorkers = 2
+	// spreadInterval paces a spread's calls: one starts at most this often, 200 a second,
+	// so a spread of 100 takes half a second and a frontend kept busy with spreads still has
+	// CPU for GET /.
+	spreadInterval = 5 * time.Millisecond
 	// spreadRetryAfter is the Retry-After of a refused spread, in seconds: a spread within
 	// the budget takes well under a second, so by then a slot is likely free.
 	spreadRetryAfter = "1"
@@ -164,9 +168,16 @@ func spread(ctx context.Context, backend *backendCaller, n int, fresh bool) (spr
 		next    int
 		wg      sync.WaitGroup
 	)
+	pace := time.NewTicker(spreadInterval)
+	defer pace.Stop()
 	for range min(spreadWorkers, n) {
 		wg.Go(func() {
 			for {
+				select {
+				case <-pace.C:
+				case <-ctx.Done():
+					// Count what is left as the deadline's failures, as a call would.
+				}
 				mu.Lock()
 				if next == n {
 					mu.Unlock()
