@@ -48,8 +48,8 @@ type Config struct {
 	IdleTimeout time.Duration `env:"IDLE_TIMEOUT" envDefault:"60s" min:"1ms" max:"1h"`
 	// MaxHeaderBytes caps the request headers; larger ones get 431.
 	MaxHeaderBytes int `env:"MAX_HEADER_BYTES" envDefault:"65536" min:"1" max:"1048576"`
-	// MaxBodyBytes caps every request body; reading past it fails with *http.MaxBytesError,
-	// which handlers answer with 413.
+	// MaxBodyBytes caps every request body; a larger one gets a 413 before any handler runs
+	// (refuseLargeBody in guard.go).
 	MaxBodyBytes int64 `env:"MAX_BODY_BYTES" envDefault:"1048576" min:"1"`
 	// DrainDelay is how long the server keeps serving after shutdown starts, with /readyz
 	// answering 503, so that Kubernetes stops routing to the pod before connections close.

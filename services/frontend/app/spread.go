@@ -16,16 +16,18 @@ import (
 const (
 	// defaultSpreadN is used when the query has no n (or SPREAD_MAX_N, when that is lower).
 	defaultSpreadN = 30
-	// spreadWorkers is how many calls one spread runs at once. Two finish a spread of 100
-	// in well under a second; on a 2-CPU machine eight made GET / twice as slow at the
-	// 99th percentile while a spread ran (BenchmarkGetUnderSpreads in tools/pairtest).
+	// defaultSpreadMaxN is SPREAD_MAX_N's default, for a zero spreadLimits.
+	defaultSpreadMaxN = 100
+	// spreadWorkers is how many calls one spread runs at once: two keep up with
+	// spreadInterval. Eight unpaced ones, run back to back, made GET / p99 four times its
+	// idle value on a 2-CPU machine (BenchmarkGetUnderSpreads in tools/pairtest).
 	spreadWorkers = 2
 	// spreadInterval paces a spread's calls: one starts at most this often, 200 a second,
 	// so a spread of 100 takes half a second and a frontend kept busy with spreads still has
 	// CPU for GET /.
 	spreadInterval = 5 * time.Millisecond
-	// spreadRetryAfter is the Retry-After of a refused spread, in seconds: a spread within
-	// the budget takes well under a second, so by then a slot is likely free.
+	// spreadRetryAfter is the Retry-After of a refused spread, in seconds: a spread of the
+	// default SPREAD_MAX_N takes about half a second, so by then a slot is likely free.
 	spreadRetryAfter = "1"
 )
 
@@ -34,7 +36,7 @@ const (
 // budget a few strangers could make one frontend open thousands of connections and slow
 // everyone else's GET /.
 type spreadLimits struct {
-	maxN        int           // largest n; zero means 100
+	maxN        int           // largest n; zero means defaultSpreadMaxN
 	maxInFlight int           // spreads at once per frontend; zero means 1
 	timeout     time.Duration // bound on one spread; zero means 10s
 }
@@ -42,7 +44,7 @@ type spreadLimits struct {
 // withDefaults fills the zero fields, so a zero spreadLimits is a safe budget.
 func (l spreadLimits) withDefaults() spreadLimits {
 	if l.maxN <= 0 {
-		l.maxN = 100
+		l.maxN = defaultSpreadMaxN
 	}
 	if l.maxInFlight <= 0 {
 		l.maxInFlight = 1
