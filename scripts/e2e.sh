@@ -543,6 +543,70 @@ done
 echo "INFO NetworkPolicies in default: $(kubectl get netpol -n default -o name | tr '\n' ' ')(enforced only by a CNI that supports them)"
 
 # ---------------------------------------------------------------------------------------------
+say "NetworkPolicy: a stranger is refused, a pod that copies app: frontend is not (the documented limit)"
+# policy_probe NAME LABELS prints the log of a one-shot Job running the frontend image's "call"
+# (CALL_WAIT=5s: long enough for the enforcer to program a new pod, short enough to give up
+# soon) with pod labels LABELS, and returns 0 when the call succeeded. While it runs, a probe
+# labelled app: frontend is one of frontend-service's endpoints too; nothing else runs meanwhile.
+policy_probe() {
+  local name=$1 labels=$2 deadline status
+  kubectl delete job "$name" --ignore-not-found --wait=true >/dev/null
+  kubectl apply -f - >/dev/null <<EOF
+apiVersion: batch/v1
+kind: Job
+metadata:
+  name: $name
+  labels: {e2e-probe: networkpolicy}
+spec:
+  backoffLimit: 0
+  activeDeadlineSeconds: 60
+  template:
+    metadata:
+      labels: $labels
+    spec:
+      restartPolicy: Never
+      automountServiceAccountToken: false
+      securityContext: {runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532, seccompProfile: {type: RuntimeDefault}}
+      containers:
+        - name: call
+          image: frontend:$IMAGE_TAG
+          imagePullPolicy: IfNotPresent
+          args: ["call"]
+          env:
+            - {name: DISCOVERY_PORT_NAME, value: http}
+            - {name: CALL_WAIT, value: 5s}
+          resources: {requests: {cpu: 50m, memory: 32Mi}, limits: {cpu: 500m, memory: 64Mi}}
+          securityContext: {allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: {drop: ["ALL"]}}
+EOF
+  deadline=$(($(date +%s) + E2E_TIMEOUT))
+  while :; do
+    status=$(kubectl get job "$name" -o jsonpath='{.status.succeeded}/{.status.failed}')
+    [ "$status" = / ] || [ "$status" = 0/0 ] || break
+    [ "$(date +%s)" -lt "$deadline" ] || fail "Job $name did not finish in ${E2E_TIMEOUT}s"
+    sleep 2
+  done
+  kubectl logs "job/$name" 2>&1 | grep -v '^{' || true
+  kubectl delete job "$name" --wait=true --cascade=foreground >/dev/null
+  [ "${status%/*}" = 1 ]
+}
+if out=$(policy_probe policy-intruder '{app: intruder}'); then
+  echo "$out"
+  fail "a pod labelled app: intruder reached the backend: the backend's NetworkPolicy admits it, or the CNI does not enforce NetworkPolicies"
+fi
+echo "$out"
+grep -q '^frontend -> backend: failed' <<<"$out" && pass "a pod labelled app: intruder cannot reach the backend (refused by backend-allow-clients)" ||
+  fail "the app: intruder probe failed without a refused call: $out"
+if out=$(policy_probe policy-copycat '{app: frontend}'); then
+  echo "$out"
+  grep -Eq '^pod: backend-deployment-' <<<"$out" &&
+    pass "a pod that copies app: frontend reaches the backend: a label is no identity (docs/operations.md#networkpolicy)" ||
+    fail "the app: frontend probe succeeded without a backend answer: $out"
+else
+  echo "$out"
+  fail "a pod labelled app: frontend could not reach the backend: the frontend's policies no longer match its label"
+fi
+
+# ---------------------------------------------------------------------------------------------
 SKAFFOLD=${SKAFFOLD:-$(command -v skaffold || true)}
 if [ -z "$SKAFFOLD" ]; then
   [ -z "${E2E_REQUIRE_SKAFFOLD:-}" ] || fail "skaffold is not on PATH (or SKAFFOLD) and E2E_REQUIRE_SKAFFOLD is set"
