@@ -24,6 +24,7 @@
 #                 E2E_REQUIRE_SKAFFOLD=1 makes that a failure.
 #   E2E_TIMEOUT   seconds to wait for each rollout or Job (default 180)
 #   E2E_KEEP=1    leave everything deployed at the end (debugging); the next run replaces it
+#   E2E_NETPOL_ENFORCED=1  run the NetworkPolicy probes (only where the CNI enforces NetworkPolicies)
 #   E2E_ARTIFACTS directory for the load runs' JSON and HTML plots (default: a new temporary directory)
 # SC2016: the single-quoted $names are jq variables. SC2015: "test && pass || fail" is safe, pass never fails.
 # shellcheck disable=SC2016,SC2015
@@ -589,21 +590,25 @@ EOF
   kubectl delete job "$name" --wait=true --cascade=foreground >/dev/null
   [ "${status%/*}" = 1 ]
 }
-if out=$(policy_probe policy-intruder '{app: intruder}'); then
-  echo "$out"
-  fail "a pod labelled app: intruder reached the backend: the backend's NetworkPolicy admits it, or the CNI does not enforce NetworkPolicies"
-fi
-echo "$out"
-grep -q '^frontend -> backend: failed' <<<"$out" && pass "a pod labelled app: intruder cannot reach the backend (refused by backend-allow-clients)" ||
-  fail "the app: intruder probe failed without a refused call: $out"
-if out=$(policy_probe policy-copycat '{app: frontend}'); then
-  echo "$out"
-  grep -Eq '^pod: backend-deployment-' <<<"$out" &&
-    pass "a pod that copies app: frontend reaches the backend: a label is no identity (docs/operations.md#networkpolicy)" ||
-    fail "the app: frontend probe succeeded without a backend answer: $out"
+if [ "${E2E_NETPOL_ENFORCED:-}" != 1 ]; then
+  printf '\n!!!!!!!! SKIPPED: the NetworkPolicy probes: set E2E_NETPOL_ENFORCED=1 on a cluster whose CNI enforces NetworkPolicies (scripts/e2e-lab.sh does) !!!!!!!!\n\n'
 else
+  if out=$(policy_probe policy-intruder '{app: intruder}'); then
+    echo "$out"
+    fail "a pod labelled app: intruder reached the backend: the backend's NetworkPolicy admits it, or the CNI does not enforce NetworkPolicies"
+  fi
   echo "$out"
-  fail "a pod labelled app: frontend could not reach the backend: the frontend's policies no longer match its label"
+  grep -q '^frontend -> backend: failed' <<<"$out" && pass "a pod labelled app: intruder cannot reach the backend (refused by backend-allow-clients)" ||
+    fail "the app: intruder probe failed without a refused call: $out"
+  if out=$(policy_probe policy-copycat '{app: frontend}'); then
+    echo "$out"
+    grep -Eq '^pod: backend-deployment-' <<<"$out" &&
+      pass "a pod that copies app: frontend reaches the backend: a label is no identity (docs/operations.md#networkpolicy)" ||
+      fail "the app: frontend probe succeeded without a backend answer: $out"
+  else
+    echo "$out"
+    fail "a pod labelled app: frontend could not reach the backend: the frontend's policies no longer match its label"
+  fi
 fi
 
 # ---------------------------------------------------------------------------------------------
