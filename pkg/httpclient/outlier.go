@@ -49,6 +49,7 @@ type outliers struct {
 type outlierView struct {
 	hosts map[string]*host
 	ej    []ejection
+	addrs []string // ej's addresses: what pick skips in the usual case, without allocating
 }
 
 // ejection is one address out of the rotation until until.
@@ -88,7 +89,8 @@ func (o *outliers) limit(n int) int {
 
 // skip returns, for addrs, the ejected addresses to pass over, or a probe: an address whose
 // ejection is over and that this attempt is the one to try. unreachable addresses are never
-// probed, since the connect would fail. It allocates only while some address is ejected.
+// probed, since the connect would fail. It allocates only when the addresses changed since
+// the ejections or a probe is due.
 func (o *outliers) skip(addrs, unreachable []string) (skip []string, probe string) {
 	v := o.view.Load()
 	if v == nil || len(v.ej) == 0 {
@@ -96,6 +98,11 @@ func (o *outliers) skip(addrs, unreachable []string) (skip []string, probe strin
 	}
 	now := time.Now()
 	limit := o.limit(len(addrs))
+	if len(v.ej) <= limit && !slices.ContainsFunc(v.ej, func(e ejection) bool {
+		return !now.Before(e.until) || !slices.Contains(addrs, e.h.addr)
+	}) {
+		return v.addrs, "" // the usual case: every ejection in force, within the limit
+	}
 	for _, e := range v.ej {
 		if len(skip) == limit {
 			break
@@ -227,5 +234,9 @@ func (o *outliers) publish() {
 		o.view.Store(nil)
 		return
 	}
-	o.view.Store(&outlierView{hosts: maps.Clone(o.hosts), ej: slices.Clone(o.ej)})
+	v := &outlierView{hosts: maps.Clone(o.hosts), ej: slices.Clone(o.ej)}
+	for _, e := range o.ej {
+		v.addrs = append(v.addrs, e.h.addr)
+	}
+	o.view.Store(v)
 }

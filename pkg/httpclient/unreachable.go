@@ -53,7 +53,10 @@ func (c *Client) pick(ep discovery.Endpoint, i uint64) string {
 	if probe != "" {
 		return probe
 	}
-	if len(ejected) > 0 {
+	switch {
+	case len(skip) == 0:
+		skip = ejected
+	case len(ejected) > 0:
 		skip = append(slices.Clip(skip), ejected...)
 	}
 	left := countLeft(ep.Addrs, skip)
