@@ -76,8 +76,10 @@ func newOutliers(cfg Config) *outliers {
 		base:       cfg.EjectFor,
 		max:        cfg.EjectForMax,
 		maxPercent: cfg.EjectMaxPercent,
-		lease:      cfg.AttemptTimeout,
-		hosts:      map[string]*host{},
+		// A probe's answer comes within an attempt timeout of its claim, give or take
+		// the scheduling; twice that keeps a second probe from slipping in meanwhile.
+		lease: 2 * cfg.AttemptTimeout,
+		hosts: map[string]*host{},
 	}
 }
 
@@ -167,12 +169,20 @@ func (o *outliers) failed(addr string, addrs []string) (ejected bool) {
 	now := time.Now()
 	o.mu.Lock()
 	defer o.mu.Unlock()
+	// A failure that changes nothing but a count publishes nothing: succeeded and pick
+	// read the count through the host, and a backend answering 503s fails often.
+	changed := false
+	defer func() {
+		if changed {
+			o.publish()
+		}
+	}()
 	h := o.hosts[addr]
 	if h == nil {
 		o.forget(now)
 		h = &host{addr: addr}
 		o.hosts[addr] = h
-		defer o.publish()
+		changed = true
 	}
 	probeFailed := false
 	if i := o.ejected(h); i >= 0 {
@@ -182,7 +192,7 @@ func (o *outliers) failed(addr string, addrs []string) (ejected bool) {
 		// The probe failed: out again, for longer.
 		o.ej = slices.Delete(slices.Clone(o.ej), i, i+1)
 		h.failures.Store(o.after)
-		probeFailed = true
+		probeFailed, changed = true, true
 	}
 	if h.failures.Add(1) < o.after {
 		return false
@@ -199,16 +209,20 @@ func (o *outliers) failed(addr string, addrs []string) (ejected bool) {
 	if !probeFailed && now.Sub(h.admitted) > o.max {
 		h.ejections = 0 // healthy long enough: start again from the base time
 	}
-	d := o.max
-	if h.ejections < 30 {
-		d = min(o.base<<h.ejections, o.max)
+	d := o.base
+	for range h.ejections {
+		if d >= o.max {
+			break
+		}
+		d *= 2
 	}
+	d = min(d, o.max)
 	h.ejections++
 	h.failures.Store(0)
 	h.probe.Store(0)
 	o.ej = append(slices.Clip(o.ej), ejection{h: h, until: now.Add(d)})
 	o.forget(now)
-	o.publish()
+	changed = true
 	return true
 }
 
