@@ -100,10 +100,17 @@ func (o *outliers) skip(addrs, unreachable []string) (skip []string, probe strin
 	}
 	now := time.Now()
 	limit := o.limit(len(addrs))
-	if len(v.ej) <= limit && !slices.ContainsFunc(v.ej, func(e ejection) bool {
-		return !now.Before(e.until) || !slices.Contains(addrs, e.h.addr)
-	}) {
-		return v.addrs, "" // the usual case: every ejection in force, within the limit
+	// The usual case: the listed ejections are all in force and within the limit. Skipping
+	// an address that is not listed (its pod is gone) changes nothing, so v.addrs will do.
+	listed, due := 0, false
+	for _, e := range v.ej {
+		if slices.Contains(addrs, e.h.addr) {
+			listed++
+			due = due || !now.Before(e.until)
+		}
+	}
+	if !due && listed <= limit {
+		return v.addrs, ""
 	}
 	for _, e := range v.ej {
 		if len(skip) == limit {
@@ -157,6 +164,7 @@ func (o *outliers) succeeded(addr string) {
 		o.ej = slices.Delete(slices.Clone(o.ej), i, i+1)
 		h.admitted = now
 		h.probe.Store(0)
+		o.forget(now)
 		o.publish()
 	}
 }
@@ -232,8 +240,13 @@ func (o *outliers) ejected(h *host) int {
 }
 
 // forget drops the addresses that have been healthy for max, so the memory holds only the
-// addresses that failed lately, not every pod IP ever seen. o.mu is held.
+// addresses that failed lately, not every pod IP ever seen; and the ejections that ended max
+// ago with no probe, whose pods are gone from the endpoint (a listed one would have been
+// probed by then). o.mu is held.
 func (o *outliers) forget(now time.Time) {
+	o.ej = slices.DeleteFunc(slices.Clone(o.ej), func(e ejection) bool {
+		return now.Sub(e.until) > o.max
+	})
 	for a, h := range o.hosts {
 		if h.failures.Load() == 0 && o.ejected(h) < 0 && now.Sub(h.admitted) > o.max {
 			delete(o.hosts, a)
