@@ -39,6 +39,7 @@ func TestHandler(t *testing.T) {
 	client.ObserveAttempt(discovery.SourceDNS, "ok")
 	client.ObserveCall(discovery.SourceDNS, "ok", 30*time.Millisecond)
 	client.ObserveCall("", "no_endpoint", time.Millisecond)
+	client.ObserveEjection(discovery.SourceDNS)
 	disc.ObserveLookup("backend-service", discovery.SourceDNS, time.Millisecond, errors.New("servfail"))
 	disc.ObserveLookup("backend-service", discovery.SourceEnv, time.Microsecond, nil)
 	watch.ObserveFailure("backend-service")
@@ -62,6 +63,7 @@ func TestHandler(t *testing.T) {
 		{"http_client_call_duration_seconds", nil, 2},
 		{"http_client_attempts_total", []string{"source", "dns"}, 2},
 		{"http_client_attempts_total", []string{"result", "5xx"}, 1},
+		{"http_client_ejections_total", []string{"source", "dns"}, 1},
 		{"discovery_lookups_total", []string{"service", "backend-service", "source", "dns", "result", "error"}, 1},
 		{"discovery_lookups_total", []string{"source", "env", "result", "ok"}, 1},
 		{"discovery_lookup_duration_seconds", []string{"service", "backend-service"}, 2},
