@@ -369,23 +369,31 @@ reached=$(jq '.by_pod | keys | length' <<<"$spread")
   fail "spread: only $reached of 3 backend pods answered through the ClusterIP: kube-proxy picks a pod per
      connection, so the spread's fresh connections reached only these pods: $(jq -c .by_pod <<<"$spread")"
 
-say "/metrics of a frontend pod counts the calls it made"
-# kube-proxy picks a pod per TCP connection, and the NodePort has two frontends behind it.
-# So one curl sends everything over ONE keep-alive connection: a scrape, N calls, a scrape.
-# All reach the same pod, whose counters must then have moved by exactly N.
+say "/metrics of a frontend pod counts the calls it made (admin port 9090, through the API server's pod proxy)"
+# /metrics is served on the admin port only, which no Service exposes: the NodePort says 404.
+code=$(curl -sS --max-time 10 -o "$WORK/metrics-public" -w '%{http_code}' "$URL/metrics") || fail "GET $URL/metrics"
+[ "$code" = 404 ] && jq -e '.error' "$WORK/metrics-public" >/dev/null &&
+  pass "GET $URL/metrics on the NodePort is a JSON 404: the metrics are not public" ||
+  fail "GET $URL/metrics on the NodePort = $code $(head -c 200 "$WORK/metrics-public"), want a JSON 404"
+# Inside the cluster the admin port is scraped; the API server's pod proxy reaches one pod by
+# name, on 9090 for the scrapes and on 8080 for the N calls, so all reach the same pod, whose
+# counters must then have moved by exactly N.
 # sample FILE SERIES prints the value of SERIES (name{labels} exactly as /metrics writes it,
 # labels sorted by name) in FILE, 0 when absent.
 sample() { awk -v s="$2" 'index($0, s " ") == 1 {v = $2} END {printf "%d\n", v}' "$1"; }
 N=20
-args=(-o "$WORK/metrics-before" "$URL/metrics")
-for _ in $(seq "$N"); do args+=(-o /dev/null "$URL/"); done
-args+=(-o "$WORK/metrics-after" "$URL/metrics")
-curl -sS --fail --max-time 60 "${args[@]}" || fail "curl of $URL/metrics, $N calls and /metrics again failed"
+FE_POD=$(kubectl get pods -l app=frontend -o json |
+  jq -r '[.items[] | select(.metadata.deletionTimestamp == null and .status.phase == "Running")][0].metadata.name')
+FE_PROXY=/api/v1/namespaces/default/pods/$FE_POD
+kubectl get --raw "$FE_PROXY:9090/proxy/metrics" >"$WORK/metrics-before" || fail "scrape of $FE_POD:9090/metrics through the pod proxy failed"
+for _ in $(seq "$N"); do
+  kubectl get --raw "$FE_PROXY:8080/proxy/" >/dev/null || fail "GET / of $FE_POD:8080 through the pod proxy failed"
+done
+kubectl get --raw "$FE_PROXY:9090/proxy/metrics" >"$WORK/metrics-after" || fail "scrape of $FE_POD:9090/metrics through the pod proxy failed"
 grep -q '^# TYPE http_server_requests_total counter' "$WORK/metrics-after" && grep -q '^go_goroutines ' "$WORK/metrics-after" &&
-  pass "frontend serves /metrics in the Prometheus text format on the NodePort" ||
+  grep -q '^http_server_connections_limit 1000$' "$WORK/metrics-after" &&
+  pass "frontend $FE_POD serves /metrics in the Prometheus text format on its admin port, with its connection cap (1000)" ||
   fail "frontend /metrics is not the Prometheus text format: $(head -c 600 "$WORK/metrics-after")"
-[ "$(grep '^process_start_time_seconds ' "$WORK/metrics-before")" = "$(grep '^process_start_time_seconds ' "$WORK/metrics-after")" ] ||
-  fail "the two scrapes reached different frontend pods: curl did not keep one connection"
 for series in 'http_server_requests_total{method="GET",route="/",status="200"}' \
   'http_server_request_duration_seconds_count{method="GET",route="/",status="200"}' \
   'http_client_calls_total{result="ok",source="dns"}' 'http_client_attempts_total{result="ok",source="dns"}'; do
@@ -476,11 +484,11 @@ echo "$spread"
 expect "watch spread: 60 of 60 calls succeeded, 20 per backend pod" "$spread" \
   '.requested == 60 and .succeeded == 60 and ([.by_pod[]] | length == 3 and all(. == 20)) and ([.by_pod | keys[] | IN($pods[])] | all)' \
   --argjson pods "$BACKEND_PODS"
-ready=$(curl -sS --max-time 10 "http://$NODE_IP:$port/metrics" |
-  awk '$1 == "discovery_endpointslices_ready_endpoints{service=\"backend-service\"}" { print $2 }')
-[ "$ready" = 3 ] && pass "watch: /metrics says discovery_endpointslices_ready_endpoints{service=\"backend-service\"} $ready" ||
-  fail "watch: /metrics says discovery_endpointslices_ready_endpoints{service=\"backend-service\"} '$ready', want 3"
 watch_pod=$(kubectl get pods -l app=frontend-watch -o name | head -n 1)
+ready=$(kubectl get --raw "/api/v1/namespaces/default/pods/${watch_pod#pod/}:9090/proxy/metrics" |
+  awk '$1 == "discovery_endpointslices_ready_endpoints{service=\"backend-service\"}" { print $2 }')
+[ "$ready" = 3 ] && pass "watch: /metrics (admin port, pod proxy) says discovery_endpointslices_ready_endpoints{service=\"backend-service\"} $ready" ||
+  fail "watch: /metrics (admin port, pod proxy) says discovery_endpointslices_ready_endpoints{service=\"backend-service\"} '$ready', want 3"
 kubectl logs "$watch_pod" | grep -q '"discovery":"endpointslices"' &&
   pass "watch: $watch_pod logged its EndpointSlice view: $(kubectl logs "$watch_pod" | grep -m1 '"discovery":"endpointslices"' | cut -c1-200)" ||
   fail "watch: $watch_pod logged nothing about EndpointSlices"
