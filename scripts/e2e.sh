@@ -42,7 +42,7 @@ SCRATCH_NS=svc2svc-e2e-scratch
 # Every kustomization in k8s/ (k8s/base/ is inside k8s/; the overlays are the rest).
 KUSTOMIZATIONS='k8s k8s/client-job k8s/cross-namespace k8s/endpointslices k8s/env-fallback k8s/headless k8s/observability'
 # Every pod this script creates carries one of these app labels.
-APPS='app in (backend,frontend,backend-client,frontend-remote,frontend-headless,frontend-watch,frontend-envfallback)'
+APPS='app in (backend,frontend,backend-client,frontend-remote,frontend-headless,frontend-watch,frontend-envfallback,flood)'
 
 START=$(date +%s)
 PASSED=0
@@ -86,6 +86,7 @@ cleanup() {
     say "cleanup"
     local dir left=''
     kubectl delete namespace "$SCRATCH_NS" --ignore-not-found --wait=false 2>&1
+    kubectl delete pod flood -n default --ignore-not-found --wait=false 2>&1
     # k8s/observability is only dry-run applied: deleting it would delete the pair again.
     for dir in $KUSTOMIZATIONS; do
       [ "$dir" = k8s/observability ] && continue
@@ -236,6 +237,7 @@ echo "context $CONTEXT, node $NODE_IP, kube-dns $DNS_IP, images *:$IMAGE_TAG, ve
 # A Job's template is immutable and a namespace being deleted refuses new objects: clear what an
 # interrupted earlier run may have left.
 kubectl delete job backend-client -n default --ignore-not-found --wait=true >/dev/null
+kubectl delete pod flood -n default --ignore-not-found --wait=true >/dev/null
 kubectl delete namespace "$SCRATCH_NS" --ignore-not-found --wait=false >/dev/null
 kubectl wait --for=delete "namespace/$REMOTE_NS" "namespace/$SCRATCH_NS" --timeout=120s >/dev/null 2>&1 || true
 
@@ -279,6 +281,9 @@ for svc in backend frontend; do
   docker tag "$svc:$IMAGE_TAG" "$svc:latest"
 done
 
+# The flood check's hostile client (tools/cmd/flood), built in the Go workspace.
+DOCKER_BUILDKIT=1 docker build -f tools/Dockerfile.flood -t "flood:$IMAGE_TAG" . || fail "docker build of flood"
+
 say "load images into the cluster"
 read -r -a loader <<<"$IMAGE_LOADER"
 for svc in backend frontend; do
@@ -286,6 +291,7 @@ for svc in backend frontend; do
     "${loader[@]}" "$svc:$tag" || fail "$IMAGE_LOADER $svc:$tag"
   done
 done
+"${loader[@]}" "flood:$IMAGE_TAG" || fail "$IMAGE_LOADER flood:$IMAGE_TAG"
 pass "images loaded with: $IMAGE_LOADER"
 
 # ---------------------------------------------------------------------------------------------
@@ -401,6 +407,84 @@ for series in 'http_server_requests_total{method="GET",route="/",status="200"}' 
   [ "$moved" = "$N" ] && pass "frontend $series moved by $N after $N calls" ||
     fail "frontend $series moved by $moved after $N calls, want $N"
 done
+
+# ---------------------------------------------------------------------------------------------
+say "flood: 10,000 idle keep-alive and 2,000 slowloris connections to the NodePort from a pod"
+# Each frontend caps its connections (MAX_CONNS, 1000), shedding idle ones and those without
+# whole headers first, so the flood costs it bounded memory and GET / keeps getting in. A pod
+# labelled app=flood: no policy selects it, and the frontend's ingress admits anyone on 8080.
+fe_restarts() {
+  kubectl get pods -l app=frontend -o json |
+    jq -c '[.items[] | select(.metadata.deletionTimestamp == null) | {(.metadata.name): .status.containerStatuses[0].restartCount}] | add'
+}
+restarts_before=$(fe_restarts)
+kubectl apply -f - <<EOF
+apiVersion: v1
+kind: Pod
+metadata:
+  name: flood
+  labels:
+    app: flood
+spec:
+  restartPolicy: Never
+  automountServiceAccountToken: false
+  securityContext:
+    runAsNonRoot: true
+    runAsUser: 65532
+    runAsGroup: 65532
+    seccompProfile:
+      type: RuntimeDefault
+  containers:
+    - name: flood
+      image: flood:$IMAGE_TAG
+      imagePullPolicy: IfNotPresent
+      env:
+        - name: FLOOD_ADDR
+          value: "$NODE_IP:$NODE_PORT"
+        - name: FLOOD_IDLE
+          value: "10000"
+        - name: FLOOD_SLOW
+          value: "2000"
+        - name: FLOOD_HOLD
+          value: 40s
+      resources:
+        requests:
+          cpu: 100m
+          memory: 64Mi
+        limits:
+          cpu: "1"
+          memory: 256Mi
+      securityContext:
+        allowPrivilegeEscalation: false
+        readOnlyRootFilesystem: true
+        capabilities:
+          drop: ["ALL"]
+EOF
+# GET / through the NodePort every half second until the flood pod is done (~45 s).
+ok=0 bad=0 deadline=$(($(date +%s) + 90))
+while phase=$(kubectl get pod flood -o jsonpath='{.status.phase}'); [ "$phase" = Pending ] || [ "$phase" = Running ]; do
+  [ "$(date +%s)" -lt "$deadline" ] || fail "the flood pod is still $phase after 90s"
+  [ "$phase" = Running ] || { sleep 1; continue; }
+  code=$(curl -sS -o /dev/null --max-time 5 -w '%{http_code}' "$URL/" 2>&1) || true
+  if [ "$code" = 200 ]; then ok=$((ok + 1)); else bad=$((bad + 1)) && echo "GET $URL/ during the flood: $code"; fi
+  sleep 0.5
+done
+kubectl logs flood
+[ "$phase" = Succeeded ] || fail "the flood pod ended $phase"
+report=$(kubectl logs flood | tail -n 1)
+expect "flood: 10000 idle keep-alive and 2000 slowloris connections opened from a pod, no dial error; at the end the frontends held at most their caps (2 x 1000)" "$report" \
+  '.idle_opened == 10000 and .slow_opened == 2000 and .dial_errors == 0 and .still_open <= 2000'
+[ "$bad" = 0 ] && [ "$ok" -ge 10 ] && pass "flood: GET $URL/ answered 200 all $ok times during the flood" ||
+  fail "flood: GET $URL/ answered 200 $ok times and failed $bad times during the flood"
+restarts_after=$(fe_restarts)
+[ "$restarts_after" = "$restarts_before" ] && jq -e 'all(.[]; . == 0)' <<<"$restarts_after" >/dev/null &&
+  pass "flood: the frontend pods were not restarted (restartCount $restarts_after)" ||
+  fail "flood: frontend restartCount $restarts_before before, $restarts_after after the flood"
+for pod in $(kubectl get pods -l app=frontend -o json | jq -r '.items[] | select(.metadata.deletionTimestamp == null) | .metadata.name'); do
+  m=$(kubectl get --raw "/api/v1/namespaces/default/pods/$pod:9090/proxy/metrics") || fail "scrape of $pod:9090 failed"
+  echo "$pod: $(grep -E '^(http_server_connections_(open|limit|shed_total)[{ ]|process_resident_memory_bytes |go_memstats_heap_inuse_bytes )' <<<"$m" | paste -sd' ' -)"
+done
+kubectl delete pod flood --wait=false >/dev/null
 
 # ---------------------------------------------------------------------------------------------
 say "client Job (k8s/client-job/)"
