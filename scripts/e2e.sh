@@ -573,8 +573,10 @@ ready=$(kubectl get --raw "/api/v1/namespaces/default/pods/${watch_pod#pod/}:909
   awk '$1 == "discovery_endpointslices_ready_endpoints{service=\"backend-service\"}" { print $2 }')
 [ "$ready" = 3 ] && pass "watch: /metrics (admin port, pod proxy) says discovery_endpointslices_ready_endpoints{service=\"backend-service\"} $ready" ||
   fail "watch: /metrics (admin port, pod proxy) says discovery_endpointslices_ready_endpoints{service=\"backend-service\"} '$ready', want 3"
-kubectl logs "$watch_pod" | grep -q '"discovery":"endpointslices"' &&
-  pass "watch: $watch_pod logged its EndpointSlice view: $(kubectl logs "$watch_pod" | grep -m1 '"discovery":"endpointslices"' | cut -c1-200)" ||
+# Into a file first: with pipefail, grep -q leaving early could fail kubectl logs on a closed pipe.
+kubectl logs "$watch_pod" >"$WORK/watch.log"
+grep -q '"discovery":"endpointslices"' "$WORK/watch.log" &&
+  pass "watch: $watch_pod logged its EndpointSlice view: $(grep -m1 '"discovery":"endpointslices"' "$WORK/watch.log" | cut -c1-200)" ||
   fail "watch: $watch_pod logged nothing about EndpointSlices"
 
 # ---------------------------------------------------------------------------------------------

@@ -23,8 +23,9 @@ import (
 //
 // Once it listens, Run logs "server listening" with a dialable "addr" (127.0.0.1:PORT when
 // listening on all interfaces) for operators, and calls Deps.OnListen with the same address
-// for programs (and "admin listening" and Deps.OnAdminListen for the admin port). It returns a listen error (such as a port in use) at once, nil after a clean
-// shutdown, and an error if requests were still running when ShutdownTimeout ran out.
+// for programs (and "admin listening" and Deps.OnAdminListen for the admin port, first). It
+// returns a listen error (such as a port in use) at once, nil after a clean shutdown, and an
+// error if requests were still running when ShutdownTimeout ran out.
 func (s *Server) Run(ctx context.Context) error {
 	addr := net.JoinHostPort(s.cfg.Host, strconv.Itoa(s.cfg.Port))
 	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", addr)
