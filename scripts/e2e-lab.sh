@@ -38,5 +38,5 @@ EOF
   export PATH=$STAND_INS:$PATH
 fi
 
-"$LAB/stand-in-images" Dockerfile.frontend Dockerfile.backend
+"$LAB/stand-in-images" Dockerfile.frontend Dockerfile.backend tools/Dockerfile.flood
 bash scripts/e2e.sh "$@"
