@@ -4,7 +4,7 @@ MODULES := $(shell go list -f '{{.Dir}}/...' -m)
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 BENCHTIME ?= 1s
 
-.PHONY: run test fmt vet staticcheck tidy-check deps-check bench fuzz build e2e check load bench-compare plot
+.PHONY: run test fmt vet staticcheck tidy-check deps-check bench fuzz build e2e check load bench-compare plot probes
 
 ## run: start 3 backend replicas, a loopback DNS server and the frontend; Ctrl-C stops all.
 run:
@@ -81,6 +81,14 @@ plot:
 	@out=$$($(CHROMIUM) --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=$(PLOT_SIZE) \
 	  --virtual-time-budget=5000 --screenshot=$(abspath $(PLOT_PNG)) file://$(abspath $(PLOT_HTML)) 2>&1); \
 	  if [ -s "$(PLOT_PNG)" ]; then echo "$(PLOT_PNG) from $(PLOT_HTML)"; else echo "$$out"; echo "$(CHROMIUM) wrote no $(PLOT_PNG)"; exit 1; fi
+
+## probes: knock on the local pair's front door (idle and slowloris connections, large spreads
+## and bodies, HEAD, repeated n, a huge X-Request-Id, security headers, /metrics) and print what
+## each probe saw beside what it wants (docs/operations.md#security). Reports, never fails;
+## PROBE_FLAGS='-strict' fails on a mismatch, PROBE_FLAGS='-target http://10.10.0.2:30080' probes the lab.
+PROBE_FLAGS ?=
+probes:
+	go run ./tools/cmd/probe $(PROBE_FLAGS)
 
 build:
 	mkdir -p bin

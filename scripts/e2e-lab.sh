@@ -20,6 +20,8 @@ export KUBECONFIG=${KUBECONFIG:-$LAB_KUBECONFIG}
 LAB_BIN=$(cd "$LAB/bin" && pwd)
 export PATH=$LAB_BIN:/var/cache/kube-lab/bin:$PATH
 export IMAGE_LOADER=${IMAGE_LOADER:-$LAB/load}
+# The lab enforces NetworkPolicies (kube-router), so the e2e probes them.
+export E2E_NETPOL_ENFORCED=${E2E_NETPOL_ENFORCED:-1}
 # The lab builds skaffold on request: require it once it is there, skip (loudly) until then.
 if command -v skaffold >/dev/null; then export E2E_REQUIRE_SKAFFOLD=${E2E_REQUIRE_SKAFFOLD:-1}; fi
 
@@ -36,5 +38,5 @@ EOF
   export PATH=$STAND_INS:$PATH
 fi
 
-"$LAB/stand-in-images" Dockerfile.frontend Dockerfile.backend
+"$LAB/stand-in-images" Dockerfile.frontend Dockerfile.backend tools/Dockerfile.flood
 bash scripts/e2e.sh "$@"

@@ -237,7 +237,7 @@ cat >"$WORK/bin/delete-busiest-backend-pod" <<'SCRIPT'
 #!/usr/bin/env bash
 set -euo pipefail
 served() { # served POD prints the GET / requests POD has answered
-  kubectl get --raw "/api/v1/namespaces/default/pods/$1:8080/proxy/metrics" |
+  kubectl get --raw "/api/v1/namespaces/default/pods/$1:9090/proxy/metrics" |
     awk '$1 ~ /^http_server_requests_total\{/ && $1 ~ /route="\/"/ { n += $2 } END { printf "%d\n", n }'
 }
 pods=$(kubectl get pods -l app=backend -o json |

@@ -24,6 +24,7 @@
 #                 E2E_REQUIRE_SKAFFOLD=1 makes that a failure.
 #   E2E_TIMEOUT   seconds to wait for each rollout or Job (default 180)
 #   E2E_KEEP=1    leave everything deployed at the end (debugging); the next run replaces it
+#   E2E_NETPOL_ENFORCED=1  run the NetworkPolicy probes (only where the CNI enforces NetworkPolicies)
 #   E2E_ARTIFACTS directory for the load runs' JSON and HTML plots (default: a new temporary directory)
 # SC2016: the single-quoted $names are jq variables. SC2015: "test && pass || fail" is safe, pass never fails.
 # shellcheck disable=SC2016,SC2015
@@ -42,7 +43,7 @@ SCRATCH_NS=svc2svc-e2e-scratch
 # Every kustomization in k8s/ (k8s/base/ is inside k8s/; the overlays are the rest).
 KUSTOMIZATIONS='k8s k8s/client-job k8s/cross-namespace k8s/endpointslices k8s/env-fallback k8s/headless k8s/observability'
 # Every pod this script creates carries one of these app labels.
-APPS='app in (backend,frontend,backend-client,frontend-remote,frontend-headless,frontend-watch,frontend-envfallback)'
+APPS='app in (backend,frontend,backend-client,frontend-remote,frontend-headless,frontend-watch,frontend-envfallback,flood)'
 
 START=$(date +%s)
 PASSED=0
@@ -86,6 +87,7 @@ cleanup() {
     say "cleanup"
     local dir left=''
     kubectl delete namespace "$SCRATCH_NS" --ignore-not-found --wait=false 2>&1
+    kubectl delete pod flood -n default --ignore-not-found --wait=false 2>&1
     # k8s/observability is only dry-run applied: deleting it would delete the pair again.
     for dir in $KUSTOMIZATIONS; do
       [ "$dir" = k8s/observability ] && continue
@@ -236,6 +238,7 @@ echo "context $CONTEXT, node $NODE_IP, kube-dns $DNS_IP, images *:$IMAGE_TAG, ve
 # A Job's template is immutable and a namespace being deleted refuses new objects: clear what an
 # interrupted earlier run may have left.
 kubectl delete job backend-client -n default --ignore-not-found --wait=true >/dev/null
+kubectl delete pod flood -n default --ignore-not-found --wait=true >/dev/null
 kubectl delete namespace "$SCRATCH_NS" --ignore-not-found --wait=false >/dev/null
 kubectl wait --for=delete "namespace/$REMOTE_NS" "namespace/$SCRATCH_NS" --timeout=120s >/dev/null 2>&1 || true
 
@@ -279,6 +282,9 @@ for svc in backend frontend; do
   docker tag "$svc:$IMAGE_TAG" "$svc:latest"
 done
 
+# The flood check's hostile client (tools/cmd/flood), built in the Go workspace.
+DOCKER_BUILDKIT=1 docker build -f tools/Dockerfile.flood -t "flood:$IMAGE_TAG" . || fail "docker build of flood"
+
 say "load images into the cluster"
 read -r -a loader <<<"$IMAGE_LOADER"
 for svc in backend frontend; do
@@ -286,6 +292,7 @@ for svc in backend frontend; do
     "${loader[@]}" "$svc:$tag" || fail "$IMAGE_LOADER $svc:$tag"
   done
 done
+"${loader[@]}" "flood:$IMAGE_TAG" || fail "$IMAGE_LOADER flood:$IMAGE_TAG"
 pass "images loaded with: $IMAGE_LOADER"
 
 # ---------------------------------------------------------------------------------------------
@@ -369,23 +376,31 @@ reached=$(jq '.by_pod | keys | length' <<<"$spread")
   fail "spread: only $reached of 3 backend pods answered through the ClusterIP: kube-proxy picks a pod per
      connection, so the spread's fresh connections reached only these pods: $(jq -c .by_pod <<<"$spread")"
 
-say "/metrics of a frontend pod counts the calls it made"
-# kube-proxy picks a pod per TCP connection, and the NodePort has two frontends behind it.
-# So one curl sends everything over ONE keep-alive connection: a scrape, N calls, a scrape.
-# All reach the same pod, whose counters must then have moved by exactly N.
+say "/metrics of a frontend pod counts the calls it made (admin port 9090, through the API server's pod proxy)"
+# /metrics is served on the admin port only, which no Service exposes: the NodePort says 404.
+code=$(curl -sS --max-time 10 -o "$WORK/metrics-public" -w '%{http_code}' "$URL/metrics") || fail "GET $URL/metrics"
+[ "$code" = 404 ] && jq -e '.error' "$WORK/metrics-public" >/dev/null &&
+  pass "GET $URL/metrics on the NodePort is a JSON 404: the metrics are not public" ||
+  fail "GET $URL/metrics on the NodePort = $code $(head -c 200 "$WORK/metrics-public"), want a JSON 404"
+# Inside the cluster the admin port is scraped; the API server's pod proxy reaches one pod by
+# name, on 9090 for the scrapes and on 8080 for the N calls, so all reach the same pod, whose
+# counters must then have moved by exactly N.
 # sample FILE SERIES prints the value of SERIES (name{labels} exactly as /metrics writes it,
 # labels sorted by name) in FILE, 0 when absent.
 sample() { awk -v s="$2" 'index($0, s " ") == 1 {v = $2} END {printf "%d\n", v}' "$1"; }
 N=20
-args=(-o "$WORK/metrics-before" "$URL/metrics")
-for _ in $(seq "$N"); do args+=(-o /dev/null "$URL/"); done
-args+=(-o "$WORK/metrics-after" "$URL/metrics")
-curl -sS --fail --max-time 60 "${args[@]}" || fail "curl of $URL/metrics, $N calls and /metrics again failed"
+FE_POD=$(kubectl get pods -l app=frontend -o json |
+  jq -r '[.items[] | select(.metadata.deletionTimestamp == null and .status.phase == "Running")][0].metadata.name')
+FE_PROXY=/api/v1/namespaces/default/pods/$FE_POD
+kubectl get --raw "$FE_PROXY:9090/proxy/metrics" >"$WORK/metrics-before" || fail "scrape of $FE_POD:9090/metrics through the pod proxy failed"
+for _ in $(seq "$N"); do
+  kubectl get --raw "$FE_PROXY:8080/proxy/" >/dev/null || fail "GET / of $FE_POD:8080 through the pod proxy failed"
+done
+kubectl get --raw "$FE_PROXY:9090/proxy/metrics" >"$WORK/metrics-after" || fail "scrape of $FE_POD:9090/metrics through the pod proxy failed"
 grep -q '^# TYPE http_server_requests_total counter' "$WORK/metrics-after" && grep -q '^go_goroutines ' "$WORK/metrics-after" &&
-  pass "frontend serves /metrics in the Prometheus text format on the NodePort" ||
+  grep -q '^http_server_connections_limit 1000$' "$WORK/metrics-after" &&
+  pass "frontend $FE_POD serves /metrics in the Prometheus text format on its admin port, with its connection cap (1000)" ||
   fail "frontend /metrics is not the Prometheus text format: $(head -c 600 "$WORK/metrics-after")"
-[ "$(grep '^process_start_time_seconds ' "$WORK/metrics-before")" = "$(grep '^process_start_time_seconds ' "$WORK/metrics-after")" ] ||
-  fail "the two scrapes reached different frontend pods: curl did not keep one connection"
 for series in 'http_server_requests_total{method="GET",route="/",status="200"}' \
   'http_server_request_duration_seconds_count{method="GET",route="/",status="200"}' \
   'http_client_calls_total{result="ok",source="dns"}' 'http_client_attempts_total{result="ok",source="dns"}'; do
@@ -393,6 +408,84 @@ for series in 'http_server_requests_total{method="GET",route="/",status="200"}' 
   [ "$moved" = "$N" ] && pass "frontend $series moved by $N after $N calls" ||
     fail "frontend $series moved by $moved after $N calls, want $N"
 done
+
+# ---------------------------------------------------------------------------------------------
+say "flood: 10,000 idle keep-alive and 2,000 slowloris connections to the NodePort from a pod"
+# Each frontend caps its connections (MAX_CONNS, 1000), shedding idle ones and those without
+# whole headers first, so the flood costs it bounded memory and GET / keeps getting in. A pod
+# labelled app=flood: no policy selects it, and the frontend's ingress admits anyone on 8080.
+fe_restarts() {
+  kubectl get pods -l app=frontend -o json |
+    jq -c '[.items[] | select(.metadata.deletionTimestamp == null) | {(.metadata.name): .status.containerStatuses[0].restartCount}] | add'
+}
+restarts_before=$(fe_restarts)
+kubectl apply -f - <<EOF
+apiVersion: v1
+kind: Pod
+metadata:
+  name: flood
+  labels:
+    app: flood
+spec:
+  restartPolicy: Never
+  automountServiceAccountToken: false
+  securityContext:
+    runAsNonRoot: true
+    runAsUser: 65532
+    runAsGroup: 65532
+    seccompProfile:
+      type: RuntimeDefault
+  containers:
+    - name: flood
+      image: flood:$IMAGE_TAG
+      imagePullPolicy: IfNotPresent
+      env:
+        - name: FLOOD_ADDR
+          value: "$NODE_IP:$NODE_PORT"
+        - name: FLOOD_IDLE
+          value: "10000"
+        - name: FLOOD_SLOW
+          value: "2000"
+        - name: FLOOD_HOLD
+          value: 40s
+      resources:
+        requests:
+          cpu: 100m
+          memory: 64Mi
+        limits:
+          cpu: "1"
+          memory: 256Mi
+      securityContext:
+        allowPrivilegeEscalation: false
+        readOnlyRootFilesystem: true
+        capabilities:
+          drop: ["ALL"]
+EOF
+# GET / through the NodePort every half second until the flood pod is done (~45 s).
+ok=0 bad=0 deadline=$(($(date +%s) + 90))
+while phase=$(kubectl get pod flood -o jsonpath='{.status.phase}'); [ "$phase" = Pending ] || [ "$phase" = Running ]; do
+  [ "$(date +%s)" -lt "$deadline" ] || fail "the flood pod is still $phase after 90s"
+  [ "$phase" = Running ] || { sleep 1; continue; }
+  code=$(curl -sS -o /dev/null --max-time 5 -w '%{http_code}' "$URL/" 2>&1) || true
+  if [ "$code" = 200 ]; then ok=$((ok + 1)); else bad=$((bad + 1)) && echo "GET $URL/ during the flood: $code"; fi
+  sleep 0.5
+done
+kubectl logs flood
+[ "$phase" = Succeeded ] || fail "the flood pod ended $phase"
+report=$(kubectl logs flood | tail -n 1)
+expect "flood: 10000 idle keep-alive and 2000 slowloris connections opened from a pod, no dial error; at the end the frontends held at most their caps (2 x 1000)" "$report" \
+  '.idle_opened == 10000 and .slow_opened == 2000 and .dial_errors == 0 and .still_open <= 2000'
+[ "$bad" = 0 ] && [ "$ok" -ge 10 ] && pass "flood: GET $URL/ answered 200 all $ok times during the flood" ||
+  fail "flood: GET $URL/ answered 200 $ok times and failed $bad times during the flood"
+restarts_after=$(fe_restarts)
+[ "$restarts_after" = "$restarts_before" ] && jq -e 'all(.[]; . == 0)' <<<"$restarts_after" >/dev/null &&
+  pass "flood: the frontend pods were not restarted (restartCount $restarts_after)" ||
+  fail "flood: frontend restartCount $restarts_before before, $restarts_after after the flood"
+for pod in $(kubectl get pods -l app=frontend -o json | jq -r '.items[] | select(.metadata.deletionTimestamp == null) | .metadata.name'); do
+  m=$(kubectl get --raw "/api/v1/namespaces/default/pods/$pod:9090/proxy/metrics") || fail "scrape of $pod:9090 failed"
+  echo "$pod: $(grep -E '^(http_server_connections_(open|limit|shed_total)[{ ]|process_resident_memory_bytes |go_memstats_heap_inuse_bytes )' <<<"$m" | paste -sd' ' -)"
+done
+kubectl delete pod flood --wait=false >/dev/null
 
 # ---------------------------------------------------------------------------------------------
 say "client Job (k8s/client-job/)"
@@ -476,13 +569,15 @@ echo "$spread"
 expect "watch spread: 60 of 60 calls succeeded, 20 per backend pod" "$spread" \
   '.requested == 60 and .succeeded == 60 and ([.by_pod[]] | length == 3 and all(. == 20)) and ([.by_pod | keys[] | IN($pods[])] | all)' \
   --argjson pods "$BACKEND_PODS"
-ready=$(curl -sS --max-time 10 "http://$NODE_IP:$port/metrics" |
-  awk '$1 == "discovery_endpointslices_ready_endpoints{service=\"backend-service\"}" { print $2 }')
-[ "$ready" = 3 ] && pass "watch: /metrics says discovery_endpointslices_ready_endpoints{service=\"backend-service\"} $ready" ||
-  fail "watch: /metrics says discovery_endpointslices_ready_endpoints{service=\"backend-service\"} '$ready', want 3"
 watch_pod=$(kubectl get pods -l app=frontend-watch -o name | head -n 1)
-kubectl logs "$watch_pod" | grep -q '"discovery":"endpointslices"' &&
-  pass "watch: $watch_pod logged its EndpointSlice view: $(kubectl logs "$watch_pod" | grep -m1 '"discovery":"endpointslices"' | cut -c1-200)" ||
+ready=$(kubectl get --raw "/api/v1/namespaces/default/pods/${watch_pod#pod/}:9090/proxy/metrics" |
+  awk '$1 == "discovery_endpointslices_ready_endpoints{service=\"backend-service\"}" { print $2 }')
+[ "$ready" = 3 ] && pass "watch: /metrics (admin port, pod proxy) says discovery_endpointslices_ready_endpoints{service=\"backend-service\"} $ready" ||
+  fail "watch: /metrics (admin port, pod proxy) says discovery_endpointslices_ready_endpoints{service=\"backend-service\"} '$ready', want 3"
+# Into a file first: with pipefail, grep -q leaving early could fail kubectl logs on a closed pipe.
+kubectl logs "$watch_pod" >"$WORK/watch.log"
+grep -q '"discovery":"endpointslices"' "$WORK/watch.log" &&
+  pass "watch: $watch_pod logged its EndpointSlice view: $(grep -m1 '"discovery":"endpointslices"' "$WORK/watch.log" | cut -c1-200)" ||
   fail "watch: $watch_pod logged nothing about EndpointSlices"
 
 # ---------------------------------------------------------------------------------------------
@@ -541,6 +636,74 @@ for ns in default "$REMOTE_NS"; do
   pass "every pod in $ns passes the restricted Pod Security Standard"
 done
 echo "INFO NetworkPolicies in default: $(kubectl get netpol -n default -o name | tr '\n' ' ')(enforced only by a CNI that supports them)"
+
+# ---------------------------------------------------------------------------------------------
+say "NetworkPolicy: a stranger is refused, a pod that copies app: frontend is not (the documented limit)"
+# policy_probe NAME LABELS prints the log of a one-shot Job running the frontend image's "call"
+# (CALL_WAIT=5s: long enough for the enforcer to program a new pod, short enough to give up
+# soon) with pod labels LABELS, and returns 0 when the call succeeded. While it runs, a probe
+# labelled app: frontend is one of frontend-service's endpoints too; nothing else runs meanwhile.
+policy_probe() {
+  local name=$1 labels=$2 deadline status
+  kubectl delete job "$name" --ignore-not-found --wait=true >/dev/null
+  kubectl apply -f - >/dev/null <<EOF
+apiVersion: batch/v1
+kind: Job
+metadata:
+  name: $name
+  labels: {e2e-probe: networkpolicy}
+spec:
+  backoffLimit: 0
+  activeDeadlineSeconds: 60
+  template:
+    metadata:
+      labels: $labels
+    spec:
+      restartPolicy: Never
+      automountServiceAccountToken: false
+      securityContext: {runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532, seccompProfile: {type: RuntimeDefault}}
+      containers:
+        - name: call
+          image: frontend:$IMAGE_TAG
+          imagePullPolicy: IfNotPresent
+          args: ["call"]
+          env:
+            - {name: DISCOVERY_PORT_NAME, value: http}
+            - {name: CALL_WAIT, value: 5s}
+          resources: {requests: {cpu: 50m, memory: 32Mi}, limits: {cpu: 500m, memory: 64Mi}}
+          securityContext: {allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: {drop: ["ALL"]}}
+EOF
+  deadline=$(($(date +%s) + E2E_TIMEOUT))
+  while :; do
+    status=$(kubectl get job "$name" -o jsonpath='{.status.succeeded}/{.status.failed}')
+    [ "$status" = / ] || [ "$status" = 0/0 ] || break
+    [ "$(date +%s)" -lt "$deadline" ] || fail "Job $name did not finish in ${E2E_TIMEOUT}s"
+    sleep 2
+  done
+  kubectl logs "job/$name" 2>&1 | grep -v '^{' || true
+  kubectl delete job "$name" --wait=true --cascade=foreground >/dev/null
+  [ "${status%/*}" = 1 ]
+}
+if [ "${E2E_NETPOL_ENFORCED:-}" != 1 ]; then
+  printf '\n!!!!!!!! SKIPPED: the NetworkPolicy probes: set E2E_NETPOL_ENFORCED=1 on a cluster whose CNI enforces NetworkPolicies (scripts/e2e-lab.sh does) !!!!!!!!\n\n'
+else
+  if out=$(policy_probe policy-intruder '{app: intruder}'); then
+    echo "$out"
+    fail "a pod labelled app: intruder reached the backend: the backend's NetworkPolicy admits it, or the CNI does not enforce NetworkPolicies"
+  fi
+  echo "$out"
+  grep -q '^frontend -> backend: failed' <<<"$out" && pass "a pod labelled app: intruder cannot reach the backend (refused by backend-allow-clients)" ||
+    fail "the app: intruder probe failed without a refused call: $out"
+  if out=$(policy_probe policy-copycat '{app: frontend}'); then
+    echo "$out"
+    grep -Eq '^pod: backend-deployment-' <<<"$out" &&
+      pass "a pod that copies app: frontend reaches the backend: a label is no identity (docs/operations.md#networkpolicy)" ||
+      fail "the app: frontend probe succeeded without a backend answer: $out"
+  else
+    echo "$out"
+    fail "a pod labelled app: frontend could not reach the backend: the frontend's policies no longer match its label"
+  fi
+fi
 
 # ---------------------------------------------------------------------------------------------
 SKAFFOLD=${SKAFFOLD:-$(command -v skaffold || true)}

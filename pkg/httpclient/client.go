@@ -99,6 +99,8 @@ type Client struct {
 	// while; see unreachable.
 	unreachable atomic.Pointer[unreachable]
 	skipFor     time.Duration // how long the unreachable addresses are skipped at most
+	// outliers ejects the addresses whose attempts keep failing; see outliers.
+	outliers *outliers
 }
 
 // New returns a Client. It panics if deps.Resolver is nil: a client with no way to find its
@@ -131,6 +133,7 @@ func New(cfg Config, deps Deps) *Client {
 	return &Client{
 		cfg:         cfg,
 		skipFor:     defaultSkipFor,
+		outliers:    newOutliers(cfg),
 		resolver:    deps.Resolver,
 		invalidator: invalidator,
 		obs:         deps.Observer,
@@ -231,7 +234,7 @@ func (c *Client) attempts(ctx context.Context, req request, t *tries) (Outcome, 
 	err := retry.Do(callCtx, c.backoff(), func(callCtx context.Context) error {
 		a := c.attempt(callCtx, req, t.n+1)
 		t.add(a)
-		c.learn(a)
+		c.learn(a, callCtx.Err() == nil)
 		if c.obs != nil && a.addr != "" {
 			c.obs.ObserveAttempt(a.endpoint.Source, a.outcome.attemptResult(a.status))
 		}
@@ -247,8 +250,20 @@ func (c *Client) attempts(ctx context.Context, req request, t *tries) (Outcome, 
 	return t.end(err, ctx, callCtx)
 }
 
-// learn acts on what attempt a found out about the backend's addresses.
-func (c *Client) learn(a attempt) {
+// learn acts on what attempt a found out about the backend's addresses. callLive is false
+// when the call's own deadline or the caller had ended the attempt, which then says nothing
+// about the address.
+func (c *Client) learn(a attempt, callLive bool) {
+	switch {
+	case a.addr == "":
+		// Nothing was sent.
+	case a.outcome.outlierFailure() && (a.outcome != Timeout || callLive):
+		if c.outliers.failed(a.addr, a.endpoint.Addrs) && c.obs != nil {
+			c.obs.ObserveEjection(a.endpoint.Source)
+		}
+	case a.outcome.answered():
+		c.outliers.succeeded(a.addr)
+	}
 	switch a.outcome {
 	case ConnectFailed:
 		// While the endpoint has other addresses, skip this one rather than look up again

@@ -491,7 +491,11 @@ func TestGetRoundRobin(t *testing.T) {
 		addr, n := statusServer(t, 200)
 		addrs, counts = append(addrs, addr), append(counts, n)
 	}
-	c := newClient(t, fast, httpclient.Deps{Resolver: fixed(addrs...)})
+	// The order is the point here, not skipping: on a machine starved by a cold -race build
+	// a loopback connect can miss the 200ms default, and the address would then be skipped.
+	cfg := fast
+	cfg.ConnectTimeout = fast.AttemptTimeout
+	c := newClient(t, cfg, httpclient.Deps{Resolver: fixed(addrs...)})
 	for i := range calls {
 		res, err := c.Get(t.Context(), "/")
 		if err != nil {

@@ -15,6 +15,10 @@ const (
 	defaultBackoffMax     = 250 * time.Millisecond
 	defaultConnectTimeout = 200 * time.Millisecond
 	defaultMaxConnAge     = 30 * time.Second
+	defaultEjectAfter     = 2
+	defaultEjectFor       = 5 * time.Second
+	defaultEjectForMax    = 30 * time.Second
+	defaultEjectMaxPct    = 50
 )
 
 // NoMaxConnAge as Config.MaxConnAge (CLIENT_MAX_CONN_AGE=-1s) keeps connections for as long as
@@ -57,6 +61,24 @@ type Config struct {
 	// maximum. The environment takes -1s for no maximum and refuses 0, which meant "no
 	// maximum" before.
 	MaxConnAge time.Duration `env:"MAX_CONN_AGE" envDefault:"30s" min:"-1s" max:"24h"`
+	// EjectAfter is how many consecutive failures of one address (an attempt timeout, a
+	// 502/503/504, a failed connect or a broken connection) take it out of the rotation for
+	// a while, so that a hung pod costs a couple of attempt timeouts rather than one for
+	// every call that picks it. It needs per-pod addresses (headless DNS, EndpointSlices):
+	// behind a ClusterIP Service there is one address, which is never ejected.
+	EjectAfter int `env:"EJECT_AFTER" envDefault:"2" min:"1" max:"100"`
+	// EjectFor is how long the first ejection lasts; each one that follows within
+	// EjectForMax of the address's re-admission lasts twice as long as the one before, up
+	// to EjectForMax. When it is over, one attempt probes the address: an answer lets it
+	// back, a failure ejects it again. (An EjectFor above EjectForMax is harmless: the
+	// maximum wins.)
+	EjectFor time.Duration `env:"EJECT_FOR" envDefault:"5s" min:"1ms" max:"10m"`
+	// EjectForMax caps an ejection, so a pod that recovers gets traffic again within it.
+	EjectForMax time.Duration `env:"EJECT_FOR_MAX" envDefault:"30s" min:"1ms" max:"1h"`
+	// EjectMaxPercent caps the share of an endpoint's addresses that are skipped at once,
+	// rounded down, and never all of them: with a whole Deployment failing, skipping more
+	// would only pile the calls onto the few pods left.
+	EjectMaxPercent int `env:"EJECT_MAX_PERCENT" envDefault:"50" min:"1" max:"100"`
 }
 
 // Validate checks, for config.Parse, that an attempt fits in its call, and refuses the 0 that
@@ -94,6 +116,18 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxConnAge == 0 {
 		c.MaxConnAge = defaultMaxConnAge
+	}
+	if c.EjectAfter <= 0 {
+		c.EjectAfter = defaultEjectAfter
+	}
+	if c.EjectFor <= 0 {
+		c.EjectFor = defaultEjectFor
+	}
+	if c.EjectForMax <= 0 {
+		c.EjectForMax = defaultEjectForMax
+	}
+	if c.EjectMaxPercent <= 0 {
+		c.EjectMaxPercent = defaultEjectMaxPct
 	}
 	return c
 }

@@ -27,4 +27,7 @@ type Observer interface {
 	ObserveCall(source discovery.Source, result string, d time.Duration)
 	// ObserveAttempt reports one request sent, which ended with result.
 	ObserveAttempt(source discovery.Source, result string)
+	// ObserveEjection reports that an address was taken out of the rotation for a while
+	// after its attempts kept failing, or again after its probe failed.
+	ObserveEjection(source discovery.Source)
 }

@@ -15,9 +15,10 @@ import (
 
 // observed is a fake httpclient.Observer that keeps "source result" per call and attempt.
 type observed struct {
-	mu       sync.Mutex
-	calls    []string
-	attempts []string
+	mu        sync.Mutex
+	calls     []string
+	attempts  []string
+	ejections []string
 }
 
 func (o *observed) ObserveCall(source discovery.Source, result string, d time.Duration) {
@@ -33,6 +34,12 @@ func (o *observed) ObserveAttempt(source discovery.Source, result string) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	o.attempts = append(o.attempts, string(source)+" "+result)
+}
+
+func (o *observed) ObserveEjection(source discovery.Source) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.ejections = append(o.ejections, string(source))
 }
 
 // attemptList returns the attempts observed so far.

@@ -80,6 +80,23 @@ func (o Outcome) retryable(idempotent bool) bool {
 	return false
 }
 
+// outlierFailure reports whether an attempt that ended with o counts towards ejecting its
+// address (see outliers): Envoy's gateway failures, the ones a hung, dying or overloaded pod
+// causes. Another address may well do better.
+func (o Outcome) outlierFailure() bool {
+	switch o {
+	case ConnectFailed, ConnectionBroken, Timeout, GatewayStatus:
+		return true
+	}
+	return false
+}
+
+// answered reports whether an attempt that ended with o shows its address alive: it answered,
+// even if with an error status or an unusable body, which another address would likely repeat.
+func (o Outcome) answered() bool {
+	return o == OK || o == BadResponse
+}
+
 // sentinel is the exported error that errors.Is matches for a call that ended with o; nil
 // when there is none (a cancelled call matches context.Canceled instead).
 func (o Outcome) sentinel() error {

@@ -30,9 +30,12 @@ func TestConfigWithDefaults(t *testing.T) {
 		in   Config
 		want Config
 	}{
-		{"zero takes the defaults", Config{}, Config{Timeout: 3 * time.Second, AttemptTimeout: time.Second, MaxAttempts: 3, BackoffBase: 25 * time.Millisecond, BackoffMax: 250 * time.Millisecond, ConnectTimeout: 200 * time.Millisecond, MaxConnAge: 30 * time.Second}},
-		{"set fields are kept", Config{Timeout: time.Second, AttemptTimeout: 2 * time.Second, MaxAttempts: 1, BackoffBase: time.Millisecond, BackoffMax: time.Millisecond, ConnectTimeout: time.Millisecond, MaxConnAge: time.Minute},
-			Config{Timeout: time.Second, AttemptTimeout: 2 * time.Second, MaxAttempts: 1, BackoffBase: time.Millisecond, BackoffMax: time.Millisecond, ConnectTimeout: time.Millisecond, MaxConnAge: time.Minute}},
+		{"zero takes the defaults", Config{}, Config{Timeout: 3 * time.Second, AttemptTimeout: time.Second, MaxAttempts: 3, BackoffBase: 25 * time.Millisecond, BackoffMax: 250 * time.Millisecond, ConnectTimeout: 200 * time.Millisecond, MaxConnAge: 30 * time.Second,
+			EjectAfter: 2, EjectFor: 5 * time.Second, EjectForMax: 30 * time.Second, EjectMaxPercent: 50}},
+		{"set fields are kept", Config{Timeout: time.Second, AttemptTimeout: 2 * time.Second, MaxAttempts: 1, BackoffBase: time.Millisecond, BackoffMax: time.Millisecond, ConnectTimeout: time.Millisecond, MaxConnAge: time.Minute,
+			EjectAfter: 3, EjectFor: time.Second, EjectForMax: time.Minute, EjectMaxPercent: 100},
+			Config{Timeout: time.Second, AttemptTimeout: 2 * time.Second, MaxAttempts: 1, BackoffBase: time.Millisecond, BackoffMax: time.Millisecond, ConnectTimeout: time.Millisecond, MaxConnAge: time.Minute,
+				EjectAfter: 3, EjectFor: time.Second, EjectForMax: time.Minute, EjectMaxPercent: 100}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

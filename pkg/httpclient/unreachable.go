@@ -44,10 +44,21 @@ func (r *unreachable) skipped(ep discovery.Endpoint) []string {
 }
 
 // pick returns the address for round-robin position i of ep, passing over the addresses that
-// failed a connect. When every address failed, none is skipped: a failure then says nothing
+// failed a connect and the ejected ones (see outliers), unless this attempt is an ejected
+// address's probe. When every address is to be skipped, none is: a failure then says nothing
 // about which address to prefer.
 func (c *Client) pick(ep discovery.Endpoint, i uint64) string {
 	skip := c.unreachable.Load().skipped(ep)
+	ejected, probe := c.outliers.skip(ep.Addrs, skip)
+	if probe != "" {
+		return probe
+	}
+	switch {
+	case len(skip) == 0:
+		skip = ejected
+	case len(ejected) > 0:
+		skip = append(slices.Clip(skip), ejected...)
+	}
 	left := countLeft(ep.Addrs, skip)
 	if left == 0 || left == len(ep.Addrs) {
 		return ep.Addrs[i%uint64(len(ep.Addrs))]

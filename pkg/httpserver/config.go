@@ -17,6 +17,7 @@ const (
 	defaultMaxHeaderBytes    = 64 << 10
 	defaultMaxBodyBytes      = 1 << 20
 	defaultShutdownTimeout   = 10 * time.Second
+	defaultMaxConns          = 1000
 )
 
 // Config holds the server's knobs. Services embed it without a prefix, so its variables are
@@ -36,6 +37,17 @@ type Config struct {
 	Host string `env:"LISTEN_HOST"`
 	// Port is the TCP port; 0 picks a free one (Deps.OnListen learns which).
 	Port int `env:"PORT" envDefault:"8080" min:"0" max:"65535"`
+	// AdminPort is the TCP port of the admin listener, which serves /metrics (when
+	// Deps.MetricsHandler is set) apart from the public port, so that a Service exposing
+	// Port (a NodePort, say) does not publish the metrics; 0 picks a free one
+	// (Deps.OnAdminListen learns which).
+	AdminPort int `env:"ADMIN_PORT" envDefault:"9090" min:"0" max:"65535"`
+	// MaxConns caps the connections open on Port. At the cap the server closes the least
+	// recently used idle keep-alive connection, else the oldest that has not sent its request
+	// headers, else the newcomer, so a flood of idle or slow connections cannot exhaust the
+	// memory (each costs about 20 KB) while a client that sends its request gets in. The
+	// default, 1000, is about 20 MB: room in a 64 MiB container.
+	MaxConns int `env:"MAX_CONNS" envDefault:"1000" min:"1" max:"1000000"`
 	// ReadHeaderTimeout bounds reading the request line and headers, so a client that opens
 	// connections and sends nothing (slowloris) cannot tie up the server.
 	ReadHeaderTimeout time.Duration `env:"READ_HEADER_TIMEOUT" envDefault:"5s" min:"1ms" max:"1m"`
@@ -59,7 +71,7 @@ type Config struct {
 	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT" envDefault:"10s" min:"1ms" max:"5m"`
 }
 
-// Validate checks the listen address and that the header timeout fits in the request's, for
+// Validate checks the listen address, that the admin port is not the public one, and that the header timeout fits in the request's, for
 // config.Parse.
 func (c *Config) Validate(r *config.Rules) {
 	if c.Host != "" {
@@ -67,13 +79,16 @@ func (c *Config) Validate(r *config.Rules) {
 			r.Fail(&c.Host, "want an IP address such as 127.0.0.1 or ::, got %q", c.Host)
 		}
 	}
+	if c.AdminPort != 0 && c.AdminPort == c.Port {
+		r.Fail(&c.AdminPort, "must differ from %s, got %d", &c.Port, c.AdminPort)
+	}
 	if c.ReadHeaderTimeout > c.ReadTimeout {
 		r.Fail(&c.ReadHeaderTimeout, "must not exceed %s, got %v", &c.ReadTimeout, c.ReadHeaderTimeout)
 	}
 }
 
-// withDefaults replaces zero (or nonsensical negative) fields with their defaults. Port and
-// DrainDelay keep their zero, which is meaningful.
+// withDefaults replaces zero (or nonsensical negative) fields with their defaults. Port,
+// AdminPort and DrainDelay keep their zero, which is meaningful.
 func (c Config) withDefaults() Config {
 	setDefault(&c.ReadHeaderTimeout, defaultReadHeaderTimeout)
 	setDefault(&c.ReadTimeout, defaultReadTimeout)
@@ -82,6 +97,7 @@ func (c Config) withDefaults() Config {
 	setDefault(&c.MaxHeaderBytes, defaultMaxHeaderBytes)
 	setDefault(&c.MaxBodyBytes, defaultMaxBodyBytes)
 	setDefault(&c.ShutdownTimeout, defaultShutdownTimeout)
+	setDefault(&c.MaxConns, defaultMaxConns)
 	c.DrainDelay = max(c.DrainDelay, 0)
 	return c
 }

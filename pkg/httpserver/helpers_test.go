@@ -57,7 +57,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 // with a free port and a short drain.
 func testConfig(t *testing.T, environ ...string) httpserver.Config {
 	t.Helper()
-	base := []string{"LISTEN_HOST=127.0.0.1", "PORT=0", "DRAIN_DELAY=10ms", "SHUTDOWN_TIMEOUT=5s"}
+	base := []string{"LISTEN_HOST=127.0.0.1", "PORT=0", "ADMIN_PORT=0", "DRAIN_DELAY=10ms", "SHUTDOWN_TIMEOUT=5s"}
 	cfg, err := config.Parse[httpserver.Config](append(base, environ...))
 	if err != nil {
 		t.Fatalf("config.Parse = %v, want nil", err)
@@ -68,6 +68,7 @@ func testConfig(t *testing.T, environ ...string) httpserver.Config {
 // running is a server started through Run for one test.
 type running struct {
 	url    string
+	admin  chan string // the admin port's URL, when the server has one
 	logs   *logBuffer
 	client *http.Client
 	cancel context.CancelFunc
@@ -83,8 +84,10 @@ func start(t *testing.T, cfg httpserver.Config, deps httpserver.Deps, routes fun
 	}
 	listening := make(chan string, 1)
 	deps.OnListen = func(addr string) { listening <- addr }
+	admin := make(chan string, 1)
+	deps.OnAdminListen = func(addr string) { admin <- "http://" + addr }
 	ctx, cancel := context.WithCancel(context.Background())
-	rs := &running{logs: logs, cancel: cancel, done: make(chan error, 1),
+	rs := &running{logs: logs, cancel: cancel, done: make(chan error, 1), admin: admin,
 		client: &http.Client{Timeout: waitLimit, Transport: &http.Transport{}}}
 	go func() { rs.done <- httpserver.New(cfg, deps, routes).Run(ctx) }()
 	t.Cleanup(func() {

@@ -34,30 +34,40 @@ type Deps struct {
 	// Observer, when set, is told about every request but the probes and /metrics, to
 	// record request metrics (see pkg/metrics.HTTPServer). Nil records nothing.
 	Observer Observer
-	// MetricsHandler, when set, is served at GET /metrics (typically pkg/metrics.Handler),
-	// with no span, a debug-level access log line and no Observer call, since scrapes are
-	// not the traffic the metrics describe. Nil serves no /metrics.
+	// ConnObserver, when set, is told about the connections on the public port and the cap
+	// on them (see Config.MaxConns and pkg/metrics.HTTPServer). Nil records nothing.
+	ConnObserver ConnObserver
+	// MetricsHandler, when set, is served at GET /metrics on the admin port
+	// (Config.AdminPort), never on the public one, with no span, no access log and no
+	// Observer call, since scrapes are not the traffic the metrics describe. Nil serves no
+	// /metrics and opens no admin port.
 	MetricsHandler http.Handler
 	// OnListen, when set, is called by Run with the dialable address ("127.0.0.1:PORT" when
 	// listening on every interface) as soon as the server accepts connections. It is how a
 	// test or a tool started with PORT=0 learns the port, and how it knows the server listened
 	// at all. It must not block.
 	OnListen func(addr string)
+	// OnAdminListen is OnListen for the admin port: Run calls it with the admin listener's
+	// dialable address once it accepts connections. It must not block.
+	OnAdminListen func(addr string)
 }
 
 // Server is an HTTP server for one service; build it with New and start it with Run. It is
 // meant to be run once.
 type Server struct {
-	cfg      Config
-	logger   *slog.Logger
-	onListen func(addr string)
-	observer Observer
-	handler  http.Handler
-	draining atomic.Bool // set when shutdown starts; /readyz then answers 503
+	cfg           Config
+	logger        *slog.Logger
+	onListen      func(addr string)
+	onAdminListen func(addr string)
+	observer      Observer
+	connObserver  ConnObserver
+	handler       http.Handler
+	admin         http.Handler // nil: no admin port
+	draining      atomic.Bool  // set when shutdown starts; /readyz then answers 503
 }
 
-// New builds a server whose router has /healthz, /readyz, /metrics (when deps has a
-// MetricsHandler) and whatever routes adds. routes gets the chi router after the middleware
+// New builds a server whose router has /healthz, /readyz and whatever routes adds, and, when
+// deps has a MetricsHandler, an admin router with /metrics. routes gets the chi router after the middleware
 // is installed, so it may add routes, groups and sub-routers but not router-wide middleware.
 func New(cfg Config, deps Deps, routes func(r chi.Router)) *Server {
 	if deps.Logger == nil {
@@ -70,7 +80,11 @@ func New(cfg Config, deps Deps, routes func(r chi.Router)) *Server {
 		deps.Propagator = propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{})
 	}
 	cfg = cfg.withDefaults()
-	s := &Server{cfg: cfg, logger: deps.Logger, observer: deps.Observer, onListen: deps.OnListen}
+	if deps.ConnObserver == nil {
+		deps.ConnObserver = noConnObserver{}
+	}
+	s := &Server{cfg: cfg, logger: deps.Logger, observer: deps.Observer, onListen: deps.OnListen,
+		onAdminListen: deps.OnAdminListen, connObserver: deps.ConnObserver}
 
 	r := chi.NewRouter()
 	r.Use(s.middleware()...)
@@ -80,7 +94,11 @@ func New(cfg Config, deps Deps, routes func(r chi.Router)) *Server {
 	r.Get(healthzPath, healthz)
 	r.Get(readyzPath, s.readyz)
 	if deps.MetricsHandler != nil {
-		r.Method(http.MethodGet, metricsPath, deps.MetricsHandler)
+		admin := chi.NewRouter()
+		admin.NotFound(notFound)
+		admin.MethodNotAllowed(methodNotAllowed(admin))
+		admin.Method(http.MethodGet, metricsPath, deps.MetricsHandler)
+		s.admin = admin
 	}
 	if routes != nil {
 		routes(r)
@@ -100,3 +118,12 @@ func New(cfg Config, deps Deps, routes func(r chi.Router)) *Server {
 // Handler returns the full stack (middleware, health endpoints and routes) without a
 // listener, for httptest and for embedding.
 func (s *Server) Handler() http.Handler { return s.handler }
+
+// AdminHandler returns what the admin port serves (/metrics), without a listener, for
+// httptest; nil when deps had no MetricsHandler.
+func (s *Server) AdminHandler() http.Handler {
+	if s.admin == nil {
+		return nil
+	}
+	return s.admin
+}

@@ -2,8 +2,10 @@ package httpserver_test
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -46,9 +48,19 @@ func TestObserverAndMetricsEndpoint(t *testing.T) {
 	}
 	srv := start(t, testConfig(t), deps, testRoutes)
 
-	res, body := srv.do(t, "GET", "/metrics", nil, nil)
-	if res.StatusCode != http.StatusOK || body != "metrics here" {
-		t.Errorf("GET /metrics = %d %q, want 200 from the MetricsHandler", res.StatusCode, body)
+	// /metrics is on the admin port only, so a public port (a NodePort) never publishes it.
+	if res, body := srv.do(t, "GET", "/metrics", nil, nil); res.StatusCode != http.StatusNotFound || !strings.Contains(body, `"error"`) {
+		t.Errorf("GET /metrics on the public port = %d %q, want a JSON 404", res.StatusCode, body)
+	}
+	adminURL := <-srv.admin
+	res, err := srv.client.Get(adminURL + "/metrics")
+	if err != nil {
+		t.Fatalf("GET %s/metrics = %v", adminURL, err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK || string(body) != "metrics here" {
+		t.Errorf("GET /metrics on the admin port = %d %q, want 200 from the MetricsHandler", res.StatusCode, body)
 	}
 	for _, r := range []struct{ method, path string }{
 		{"GET", "/items/42"}, {"GET", "/items/43"}, {"GET", "/nope"}, {"GET", "/panic"},
@@ -77,5 +89,10 @@ func TestNoMetricsHandler(t *testing.T) {
 	srv := start(t, testConfig(t), httpserver.Deps{}, testRoutes)
 	if res, _ := srv.do(t, "GET", "/metrics", nil, nil); res.StatusCode != http.StatusNotFound {
 		t.Errorf("GET /metrics without a MetricsHandler = %d, want 404", res.StatusCode)
+	}
+	select {
+	case addr := <-srv.admin:
+		t.Errorf("admin port %s opened, want none without a MetricsHandler", addr)
+	default:
 	}
 }

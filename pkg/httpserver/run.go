@@ -18,33 +18,65 @@ import (
 // to ShutdownTimeout for in-flight requests. Shutdown gets a fresh context because ctx is
 // already cancelled by then.
 //
+// Connections on Port are capped at MaxConns (see connLimiter). When the server has a
+// MetricsHandler, Run also serves it on AdminPort, until the main server has shut down.
+//
 // Once it listens, Run logs "server listening" with a dialable "addr" (127.0.0.1:PORT when
 // listening on all interfaces) for operators, and calls Deps.OnListen with the same address
-// for programs. It returns a listen error (such as a port in use) at once, nil after a clean
-// shutdown, and an error if requests were still running when ShutdownTimeout ran out.
+// for programs (and "admin listening" and Deps.OnAdminListen for the admin port, first). It
+// returns a listen error (such as a port in use) at once, nil after a clean shutdown, and an
+// error if requests were still running when ShutdownTimeout ran out.
 func (s *Server) Run(ctx context.Context) error {
 	addr := net.JoinHostPort(s.cfg.Host, strconv.Itoa(s.cfg.Port))
 	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", addr, err)
 	}
+	var adminLn net.Listener
+	if s.admin != nil {
+		adminAddr := net.JoinHostPort(s.cfg.Host, strconv.Itoa(s.cfg.AdminPort))
+		adminLn, err = (&net.ListenConfig{}).Listen(ctx, "tcp", adminAddr)
+		if err != nil {
+			_ = ln.Close()
+			return fmt.Errorf("listen on %s (admin): %w", adminAddr, err)
+		}
+	}
 	// Requests must outlive ctx while they drain, so their base context keeps ctx's values
 	// but not its cancellation; it is cancelled only if Shutdown gives up on them.
 	baseCtx, cancelBase := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelBase()
-	srv := s.httpServer(baseCtx)
+	limited := newConnLimiter(ln, s.cfg.MaxConns, s.connObserver)
+	srv := s.httpServer(baseCtx, s.handler)
+	srv.ConnState = limited.connState
+
+	// The admin port first, so that whoever OnListen tells can scrape it already.
+	var adminSrv *http.Server
+	adminServed := make(chan error, 1)
+	if adminLn != nil {
+		adminSrv = s.httpServer(baseCtx, s.admin)
+		adminListening := dialable(adminLn.Addr(), s.cfg.Host)
+		s.logger.InfoContext(ctx, "admin listening", slog.String("addr", adminListening))
+		if s.onAdminListen != nil {
+			s.onAdminListen(adminListening)
+		}
+		go func() { adminServed <- adminSrv.Serve(adminLn) }()
+	}
 
 	listening := dialable(ln.Addr(), s.cfg.Host)
-	s.logger.InfoContext(ctx, "server listening", slog.String("addr", listening))
+	s.logger.InfoContext(ctx, "server listening", slog.String("addr", listening), slog.Int("max_conns", s.cfg.MaxConns))
 	if s.onListen != nil {
 		s.onListen(listening)
 	}
 	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
+	go func() { served <- srv.Serve(limited) }()
 
 	select {
 	case err := <-served:
+		s.closeAdmin(adminSrv)
 		return fmt.Errorf("serve: %w", err)
+	case err := <-adminServed:
+		_ = srv.Close()
+		return fmt.Errorf("serve admin: %w", err)
 	case <-ctx.Done():
 	}
 
@@ -57,6 +89,8 @@ func (s *Server) Run(ctx context.Context) error {
 
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
 	defer cancel()
+	// The admin port is closed last, so the drain shows in the metrics until the end.
+	defer s.closeAdmin(adminSrv)
 	if err := srv.Shutdown(shutdownCtx); err != nil {
 		cancelBase()
 		_ = srv.Close()
@@ -69,10 +103,17 @@ func (s *Server) Run(ctx context.Context) error {
 	return nil
 }
 
+// closeAdmin stops the admin server, if any, at once: scrapes are short and repeatable.
+func (s *Server) closeAdmin(srv *http.Server) {
+	if srv != nil {
+		_ = srv.Close()
+	}
+}
+
 // httpServer sets every timeout and limit, so no connection can hold the server forever.
-func (s *Server) httpServer(baseCtx context.Context) *http.Server {
+func (s *Server) httpServer(baseCtx context.Context, h http.Handler) *http.Server {
 	return &http.Server{
-		Handler:           s.handler,
+		Handler:           h,
 		ReadHeaderTimeout: s.cfg.ReadHeaderTimeout,
 		ReadTimeout:       s.cfg.ReadTimeout,
 		WriteTimeout:      s.cfg.WriteTimeout,

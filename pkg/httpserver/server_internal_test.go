@@ -16,7 +16,8 @@ func TestHTTPServerSettings(t *testing.T) {
 		IdleTimeout: 4 * time.Second, MaxHeaderBytes: 5000,
 	}
 	base := context.WithValue(context.Background(), ctxKey{}, "base")
-	hs := New(cfg, Deps{}, nil).httpServer(base)
+	srv := New(cfg, Deps{}, nil)
+	hs := srv.httpServer(base, srv.Handler())
 	if hs.ReadHeaderTimeout != cfg.ReadHeaderTimeout || hs.ReadTimeout != cfg.ReadTimeout ||
 		hs.WriteTimeout != cfg.WriteTimeout || hs.IdleTimeout != cfg.IdleTimeout || hs.MaxHeaderBytes != cfg.MaxHeaderBytes {
 		t.Errorf("http.Server limits = %v %v %v %v %d, want %v %v %v %v %d",

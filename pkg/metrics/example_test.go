@@ -14,7 +14,7 @@ import (
 )
 
 // Example wires a registry into a server: the server records its requests and serves them
-// at /metrics.
+// at /metrics on its admin port (AdminHandler here, for httptest).
 func Example() {
 	reg := metrics.NewRegistry()
 	srv := httpserver.New(httpserver.Config{}, httpserver.Deps{
@@ -25,6 +25,8 @@ func Example() {
 	})
 	ts := httptest.NewServer(srv.Handler())
 	defer ts.Close()
+	admin := httptest.NewServer(srv.AdminHandler())
+	defer admin.Close()
 
 	for _, path := range []string{"/items/1", "/items/2", "/nope"} {
 		res, err := http.Get(ts.URL + path)
@@ -34,7 +36,7 @@ func Example() {
 		}
 		res.Body.Close()
 	}
-	res, err := http.Get(ts.URL + "/metrics")
+	res, err := http.Get(admin.URL + "/metrics")
 	if err != nil {
 		fmt.Println(err)
 		return

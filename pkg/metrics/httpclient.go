@@ -18,14 +18,15 @@ type HTTPClient struct {
 	calls    *prometheus.CounterVec
 	duration *prometheus.HistogramVec
 	attempts *prometheus.CounterVec
+	ejected  *prometheus.CounterVec
 }
 
 // clientLabels are the labels of every client metric: source is how the backend was found
 // (dns, env, endpointslices, or none when it never was) and result how the call or attempt ended.
 var clientLabels = []string{"source", "result"}
 
-// NewHTTPClient registers http_client_calls_total, http_client_call_duration_seconds and
-// http_client_attempts_total with reg. It panics if they are registered already: a service
+// NewHTTPClient registers http_client_calls_total, http_client_call_duration_seconds,
+// http_client_attempts_total and http_client_ejections_total with reg. It panics if they are registered already: a service
 // with several clients gives each its own prometheus.WrapRegistererWith label.
 func NewHTTPClient(reg prometheus.Registerer) *HTTPClient {
 	c := &HTTPClient{
@@ -42,8 +43,12 @@ func NewHTTPClient(reg prometheus.Registerer) *HTTPClient {
 			Name: "http_client_attempts_total",
 			Help: "Requests sent by outbound calls, one per attempt, by discovery source and result: ok, 1xx-5xx, timeout, connection_error, error.",
 		}, clientLabels),
+		ejected: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "http_client_ejections_total",
+			Help: "Backend addresses taken out of the rotation for a while after consecutive failures (timeouts, 502-504, failed or broken connections), by discovery source.",
+		}, []string{"source"}),
 	}
-	reg.MustRegister(c.calls, c.duration, c.attempts)
+	reg.MustRegister(c.calls, c.duration, c.attempts, c.ejected)
 	return c
 }
 
@@ -57,6 +62,11 @@ func (c *HTTPClient) ObserveCall(source discovery.Source, result string, d time.
 // ObserveAttempt counts one request sent.
 func (c *HTTPClient) ObserveAttempt(source discovery.Source, result string) {
 	c.attempts.WithLabelValues(sourceLabel(source), result).Inc()
+}
+
+// ObserveEjection counts one address ejected.
+func (c *HTTPClient) ObserveEjection(source discovery.Source) {
+	c.ejected.WithLabelValues(sourceLabel(source)).Inc()
 }
 
 // sourceLabel names the missing source, so a failed resolution reads source="none" rather

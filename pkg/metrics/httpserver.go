@@ -8,18 +8,23 @@ import (
 )
 
 // HTTPServer records inbound requests by route pattern, method and status: the RED metrics
-// of a service. It implements httpserver.Observer; pass it as httpserver.Deps.Observer.
+// of a service; and its connections against their cap. It implements httpserver.Observer and
+// httpserver.ConnObserver; pass it as httpserver.Deps.Observer and .ConnObserver.
 type HTTPServer struct {
-	requests *prometheus.CounterVec
-	duration *prometheus.HistogramVec
+	requests  *prometheus.CounterVec
+	duration  *prometheus.HistogramVec
+	connsOpen prometheus.Gauge
+	connLimit prometheus.Gauge
+	connsShed *prometheus.CounterVec
 }
 
 // serverLabels are the labels of both server metrics. route is the router's pattern
 // (/items/{id}), never the raw path, so one series per route rather than per URL.
 var serverLabels = []string{"route", "method", "status"}
 
-// NewHTTPServer registers http_server_requests_total and http_server_request_duration_seconds
-// with reg. It panics if they are registered already: one service has one HTTP server.
+// NewHTTPServer registers http_server_requests_total, http_server_request_duration_seconds,
+// http_server_connections_open, http_server_connections_limit and
+// http_server_connections_shed_total with reg. It panics if they are registered already: one service has one HTTP server.
 func NewHTTPServer(reg prometheus.Registerer) *HTTPServer {
 	s := &HTTPServer{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -32,10 +37,34 @@ func NewHTTPServer(reg prometheus.Registerer) *HTTPServer {
 			// The default buckets (5ms to 10s) are made for network services' responses.
 			Buckets: prometheus.DefBuckets,
 		}, serverLabels),
+		connsOpen: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "http_server_connections_open",
+			Help: "Connections open on the public port, at most http_server_connections_limit.",
+		}),
+		connLimit: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "http_server_connections_limit",
+			Help: "The cap on connections open on the public port (MAX_CONNS).",
+		}),
+		connsShed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "http_server_connections_shed_total",
+			Help: "Connections the server closed to stay within its cap, by reason: idle (keep-alive), new (no whole request header yet) or refused (every connection busy).",
+		}, []string{"reason"}),
 	}
-	reg.MustRegister(s.requests, s.duration)
+	reg.MustRegister(s.requests, s.duration, s.connsOpen, s.connLimit, s.connsShed)
 	return s
 }
+
+// ConnLimit records the cap on connections.
+func (s *HTTPServer) ConnLimit(n int) { s.connLimit.Set(float64(n)) }
+
+// ConnOpened counts an accepted connection as open.
+func (s *HTTPServer) ConnOpened() { s.connsOpen.Inc() }
+
+// ConnClosed counts a connection as no longer open.
+func (s *HTTPServer) ConnClosed() { s.connsOpen.Dec() }
+
+// ConnShed counts a connection closed at the cap, by reason (httpserver.ShedIdle and so on).
+func (s *HTTPServer) ConnShed(reason string) { s.connsShed.WithLabelValues(reason).Inc() }
 
 // ObserveRequest counts one request and records its duration. route is "" for a request no
 // route matched (a 404), which keeps unknown paths from creating series.

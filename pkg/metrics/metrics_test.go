@@ -18,6 +18,7 @@ import (
 // The types here are the observers of the packages that record traffic.
 var (
 	_ httpserver.Observer     = (*metrics.HTTPServer)(nil)
+	_ httpserver.ConnObserver = (*metrics.HTTPServer)(nil)
 	_ httpclient.Observer     = (*metrics.HTTPClient)(nil)
 	_ discovery.Observer      = (*metrics.Discovery)(nil)
 	_ endpointslices.Observer = (*metrics.EndpointSlices)(nil)
@@ -35,10 +36,19 @@ func TestHandler(t *testing.T) {
 		srv.ObserveRequest("/items/{id}", http.MethodGet, 200, 2*time.Millisecond)
 	}
 	srv.ObserveRequest("", http.MethodGet, 404, time.Millisecond)
+	srv.ConnLimit(100)
+	for range 3 {
+		srv.ConnOpened()
+	}
+	srv.ConnClosed()
+	srv.ConnShed(httpserver.ShedIdle)
+	srv.ConnShed(httpserver.ShedIdle)
+	srv.ConnShed(httpserver.ShedNew)
 	client.ObserveAttempt(discovery.SourceDNS, "5xx")
 	client.ObserveAttempt(discovery.SourceDNS, "ok")
 	client.ObserveCall(discovery.SourceDNS, "ok", 30*time.Millisecond)
 	client.ObserveCall("", "no_endpoint", time.Millisecond)
+	client.ObserveEjection(discovery.SourceDNS)
 	disc.ObserveLookup("backend-service", discovery.SourceDNS, time.Millisecond, errors.New("servfail"))
 	disc.ObserveLookup("backend-service", discovery.SourceEnv, time.Microsecond, nil)
 	watch.ObserveFailure("backend-service")
@@ -57,11 +67,16 @@ func TestHandler(t *testing.T) {
 		{"http_server_requests_total", []string{"route", "/items/{id}", "method", "GET", "status", "200"}, 3},
 		{"http_server_requests_total", []string{"route", "", "status", "404"}, 1},
 		{"http_server_request_duration_seconds", []string{"route", "/items/{id}"}, 3},
+		{"http_server_connections_limit", nil, 100},
+		{"http_server_connections_open", nil, 2},
+		{"http_server_connections_shed_total", []string{"reason", "idle"}, 2},
+		{"http_server_connections_shed_total", []string{"reason", "new"}, 1},
 		{"http_client_calls_total", []string{"source", "dns", "result", "ok"}, 1},
 		{"http_client_calls_total", []string{"source", "none", "result", "no_endpoint"}, 1},
 		{"http_client_call_duration_seconds", nil, 2},
 		{"http_client_attempts_total", []string{"source", "dns"}, 2},
 		{"http_client_attempts_total", []string{"result", "5xx"}, 1},
+		{"http_client_ejections_total", []string{"source", "dns"}, 1},
 		{"discovery_lookups_total", []string{"service", "backend-service", "source", "dns", "result", "error"}, 1},
 		{"discovery_lookups_total", []string{"source", "env", "result", "ok"}, 1},
 		{"discovery_lookup_duration_seconds", []string{"service", "backend-service"}, 2},

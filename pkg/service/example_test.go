@@ -33,7 +33,7 @@ func ExampleRun() {
 	defer stop()
 	listening := make(chan string, 1)
 	done := make(chan error, 1)
-	environ := []string{"LISTEN_HOST=127.0.0.1", "PORT=0", "DRAIN_DELAY=0s", "GREETING=hi"}
+	environ := []string{"LISTEN_HOST=127.0.0.1", "PORT=0", "ADMIN_PORT=0", "DRAIN_DELAY=0s", "GREETING=hi"}
 	go func() {
 		done <- runGreeter(ctx, environ, io.Discard, service.OnListen(func(addr string) { listening <- addr }))
 	}()

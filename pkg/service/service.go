@@ -27,6 +27,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"runtime/debug"
 	"time"
 
 	"github.com/caarlos0/env/v11"
@@ -53,6 +54,14 @@ type Config struct {
 	Telemetry telemetry.Config
 	// LogLevel is the least severe level logged.
 	LogLevel slog.Level `env:"LOG_LEVEL" envDefault:"info"`
+	// MemoryLimit is the container's memory limit in bytes (the manifests pass limits.memory
+	// through the Downward API); 0 means unknown. Unless GOMEMLIMIT is set, Run sets Go's soft
+	// memory limit to MemoryLimitPercent of it: the GC then works harder before the kernel's
+	// OOM killer would, with headroom for what the Go limit does not count (thread stacks
+	// outside the heap, the kernel's socket buffers charged to the container).
+	MemoryLimit int64 `env:"MEMORY_LIMIT" min:"0"`
+	// MemoryLimitPercent is the share of MemoryLimit given to Go as its soft limit.
+	MemoryLimitPercent int `env:"MEMORY_LIMIT_PERCENT" envDefault:"85" min:"10" max:"100"`
 }
 
 // common is how Run reaches the embedded Config of any service's configuration; being
@@ -78,21 +87,25 @@ type Process struct {
 	// Stdout is where the service writes, for output other than logs.
 	Stdout io.Writer
 
-	server   httpserver.Config
-	onListen []func(addr string)
+	server        httpserver.Config
+	onListen      []func(addr string)
+	onAdminListen []func(addr string)
 }
 
-// Serve runs the HTTP server with routes (plus /healthz, /readyz and /metrics) until ctx is
-// done, then shuts down gracefully (see httpserver.Server.Run). A cancelled ctx is a clean
-// stop, not an error.
+// Serve runs the HTTP server with routes (plus /healthz and /readyz, and /metrics on the
+// admin port) until ctx is done, then shuts down gracefully (see httpserver.Server.Run). A
+// cancelled ctx is a clean stop, not an error.
 func (p *Process) Serve(ctx context.Context, routes func(chi.Router)) error {
+	observer := metrics.NewHTTPServer(p.Metrics)
 	srv := httpserver.New(p.server, httpserver.Deps{
 		Logger:         p.Logger,
 		TracerProvider: p.Telemetry.TracerProvider,
 		Propagator:     p.Telemetry.Propagator,
-		Observer:       metrics.NewHTTPServer(p.Metrics),
+		Observer:       observer,
+		ConnObserver:   observer,
 		MetricsHandler: metrics.Handler(p.Metrics),
 		OnListen:       p.listening,
+		OnAdminListen:  p.adminListening,
 	}, routes)
 	if err := srv.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
 		return err
@@ -106,6 +119,12 @@ func (p *Process) listening(addr string) {
 	}
 }
 
+func (p *Process) adminListening(addr string) {
+	for _, f := range p.onAdminListen {
+		f(addr)
+	}
+}
+
 // Option changes how Run starts a service; services pass them through from their own Run.
 type Option func(*Process)
 
@@ -114,6 +133,12 @@ type Option func(*Process)
 // and that it listened at all. f must not block.
 func OnListen(f func(addr string)) Option {
 	return func(p *Process) { p.onListen = append(p.onListen, f) }
+}
+
+// OnAdminListen is OnListen for the admin port, which serves /metrics: a test started with
+// ADMIN_PORT=0 learns the port from it. f must not block.
+func OnAdminListen(f func(addr string)) Option {
+	return func(p *Process) { p.onAdminListen = append(p.onAdminListen, f) }
 }
 
 // Run starts the service called name: it parses environ ("KEY=value", as os.Environ) into C,
@@ -130,6 +155,14 @@ func Run[C any, PC interface {
 	}
 	common := PC(&cfg).common()
 	logger := logging.New(stdout, common.LogLevel).With("service", name)
+	environMap := env.ToMap(environ)
+	if common.MemoryLimit > 0 && environMap["GOMEMLIMIT"] == "" {
+		// The runtime has read GOMEMLIMIT itself when it is set; this is the fallback that
+		// leaves headroom, which GOMEMLIMIT set to the whole container limit does not.
+		limit := common.MemoryLimit / 100 * int64(common.MemoryLimitPercent)
+		debug.SetMemoryLimit(limit)
+		logger.Info("memory limit set", slog.Int64("gomemlimit_bytes", limit), slog.Int64("container_limit_bytes", common.MemoryLimit))
+	}
 	tel, err := telemetry.New(ctx, name, buildinfo.Version, common.Telemetry)
 	if err != nil {
 		return fmt.Errorf("telemetry: %w", err)
@@ -145,7 +178,7 @@ func Run[C any, PC interface {
 		Logger:    logger,
 		Telemetry: tel,
 		Metrics:   metrics.NewRegistry(),
-		Environ:   env.ToMap(environ),
+		Environ:   environMap,
 		Stdout:    stdout,
 		server:    common.Server,
 	}

@@ -29,6 +29,9 @@ type Service struct {
 	Addr string
 	// URL is "http://" + Addr.
 	URL string
+	// AdminURL is "http://" + the admin port's address, where /metrics is served; empty for
+	// a service that opened none (start it with ADMIN_PORT=0).
+	AdminURL string
 
 	logs   *Buffer
 	cancel context.CancelFunc
@@ -45,7 +48,10 @@ func Start(t testing.TB, run RunFunc) *Service {
 	s := &Service{logs: &Buffer{}, cancel: cancel, done: make(chan error, 1)}
 	listening := make(chan string, 1)
 	onListen := service.OnListen(func(addr string) { listening <- addr })
-	go func() { s.done <- run(ctx, s.logs, onListen) }()
+	// The admin port listens before the public one, so its address is known by then.
+	admin := make(chan string, 1)
+	onAdminListen := service.OnAdminListen(func(addr string) { admin <- addr })
+	go func() { s.done <- run(ctx, s.logs, onAdminListen, onListen) }()
 	t.Cleanup(func() {
 		if err := s.Stop(); err != nil {
 			t.Errorf("service stopped with error: %v\nlogs:\n%s", err, s.Logs())
@@ -54,6 +60,11 @@ func Start(t testing.TB, run RunFunc) *Service {
 	select {
 	case addr := <-listening:
 		s.Addr, s.URL = addr, "http://"+addr
+		select {
+		case a := <-admin:
+			s.AdminURL = "http://" + a
+		default:
+		}
 		return s
 	case err := <-s.done:
 		s.once.Do(func() { s.err = err })

@@ -15,6 +15,9 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// After the first signal, the next one gets Go's default action and ends the process at
+	// once: Ctrl-C twice, or a second SIGTERM, skips the drain.
+	context.AfterFunc(ctx, stop)
 	if err := app.Run(ctx, os.Args[1:], os.Environ(), os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)

@@ -51,12 +51,12 @@ func hops(b *testing.B) (names, urls []string) {
 	b.Helper()
 	be := servicetest.Start(b, func(ctx context.Context, stdout io.Writer, opts ...service.Option) error {
 		q := &quietly{w: stdout}
-		return backend.Run(ctx, nil, []string{"LISTEN_HOST=127.0.0.1", "PORT=0", "DRAIN_DELAY=0s", "POD_NAME=backend-bench"}, q, append(opts, q.quiet())...)
+		return backend.Run(ctx, nil, []string{"LISTEN_HOST=127.0.0.1", "PORT=0", "ADMIN_PORT=0", "DRAIN_DELAY=0s", "POD_NAME=backend-bench"}, q, append(opts, q.quiet())...)
 	})
 	_, port, _ := net.SplitHostPort(be.Addr)
 	fe := servicetest.Start(b, func(ctx context.Context, stdout io.Writer, opts ...service.Option) error {
 		q := &quietly{w: stdout}
-		return app.Run(ctx, nil, []string{"LISTEN_HOST=127.0.0.1", "PORT=0", "DRAIN_DELAY=0s", "POD_NAME=frontend-bench",
+		return app.Run(ctx, nil, []string{"LISTEN_HOST=127.0.0.1", "PORT=0", "ADMIN_PORT=0", "DRAIN_DELAY=0s", "POD_NAME=frontend-bench",
 			"DISCOVERY_SKIP_DNS=true", "BACKEND_SERVICE_SERVICE_HOST=127.0.0.1", "BACKEND_SERVICE_SERVICE_PORT=" + port,
 		}, q, append(opts, q.quiet())...)
 	})

@@ -22,8 +22,8 @@ func TestMetricsAfterTraffic(t *testing.T) {
 		}
 	}
 	get(t, fe.URL+"/healthz", "") // probes are not traffic: they must not count
-	metricstest.Scrape(t, fe.URL+"/metrics")
-	snap := metricstest.Scrape(t, fe.URL+"/metrics") // neither do scrapes
+	metricstest.Scrape(t, fe.AdminURL+"/metrics")
+	snap := metricstest.Scrape(t, fe.AdminURL+"/metrics") // neither do scrapes
 
 	tests := []struct {
 		name   string
@@ -55,7 +55,7 @@ func TestMetricsAfterTraffic(t *testing.T) {
 
 	var served float64
 	for _, b := range backends {
-		served += metricstest.Scrape(t, b.URL+"/metrics").Value("http_server_requests_total", "route", "/", "method", "GET", "status", "200")
+		served += metricstest.Scrape(t, b.AdminURL+"/metrics").Value("http_server_requests_total", "route", "/", "method", "GET", "status", "200")
 	}
 	if served != n {
 		t.Errorf("backends' http_server_requests_total{route=\"/\",status=\"200\"} add up to %v, want %d", served, n)
@@ -70,7 +70,7 @@ func TestMetricsOfFailures(t *testing.T) {
 	if status, _, body := get(t, fe.URL+"/", "application/json"); status != http.StatusServiceUnavailable {
 		t.Fatalf("GET / = %d %s, want 503", status, body)
 	}
-	snap := metricstest.Scrape(t, fe.URL+"/metrics")
+	snap := metricstest.Scrape(t, fe.AdminURL+"/metrics")
 	tests := []struct {
 		name   string
 		labels []string

@@ -53,7 +53,7 @@ var traceIDPattern = regexp.MustCompile(`^[0-9a-f]{32}$`)
 // startBackend runs a backend named name; environ adds to (or overrides) its defaults.
 func startBackend(t *testing.T, name string, environ ...string) *servicetest.Service {
 	t.Helper()
-	environ = append([]string{"LISTEN_HOST=127.0.0.1", "PORT=0", "DRAIN_DELAY=0s", "POD_NAME=" + name, "POD_NAMESPACE=test", "POD_IP=127.0.0.1"}, environ...)
+	environ = append([]string{"LISTEN_HOST=127.0.0.1", "PORT=0", "ADMIN_PORT=0", "DRAIN_DELAY=0s", "POD_NAME=" + name, "POD_NAMESPACE=test", "POD_IP=127.0.0.1"}, environ...)
 	return servicetest.Start(t, func(ctx context.Context, stdout io.Writer, opts ...service.Option) error {
 		return backend.Run(ctx, nil, environ, stdout, opts...)
 	})
@@ -61,7 +61,7 @@ func startBackend(t *testing.T, name string, environ ...string) *servicetest.Ser
 
 func startFrontend(t *testing.T, environ ...string) *servicetest.Service {
 	t.Helper()
-	environ = append([]string{"LISTEN_HOST=127.0.0.1", "PORT=0", "DRAIN_DELAY=0s", "POD_NAME=frontend-test"}, environ...)
+	environ = append([]string{"LISTEN_HOST=127.0.0.1", "PORT=0", "ADMIN_PORT=0", "DRAIN_DELAY=0s", "POD_NAME=frontend-test"}, environ...)
 	return servicetest.Start(t, func(ctx context.Context, stdout io.Writer, opts ...service.Option) error {
 		return app.Run(ctx, nil, environ, stdout, opts...)
 	})

@@ -86,9 +86,9 @@ func TestTraceAcrossTheHop(t *testing.T) {
 	}
 	// Probes and scrapes make no spans, on either side.
 	for _, s := range append([]*servicetest.Service{fe}, backends...) {
-		for _, path := range []string{"/healthz", "/readyz", "/metrics"} {
-			if status, _, _ := get(t, s.URL+path, ""); status != http.StatusOK {
-				t.Errorf("GET %s%s = %d, want 200", s.URL, path, status)
+		for _, url := range []string{s.URL + "/healthz", s.URL + "/readyz", s.AdminURL + "/metrics"} {
+			if status, _, _ := get(t, url, ""); status != http.StatusOK {
+				t.Errorf("GET %s = %d, want 200", url, status)
 			}
 		}
 	}

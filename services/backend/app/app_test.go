@@ -16,7 +16,7 @@ import (
 // startBackend runs a real backend on loopback with the given environment.
 func startBackend(t *testing.T, environ ...string) *servicetest.Service {
 	t.Helper()
-	environ = append([]string{"LISTEN_HOST=127.0.0.1", "PORT=0", "DRAIN_DELAY=0s"}, environ...)
+	environ = append([]string{"LISTEN_HOST=127.0.0.1", "PORT=0", "ADMIN_PORT=0", "DRAIN_DELAY=0s"}, environ...)
 	return servicetest.Start(t, func(ctx context.Context, stdout io.Writer, opts ...service.Option) error {
 		return app.Run(ctx, nil, environ, stdout, opts...)
 	})

@@ -20,7 +20,7 @@ func TestMetrics(t *testing.T) {
 		t.Fatalf("GET /healthz: %v", err)
 	}
 	res.Body.Close()
-	snap := metricstest.Scrape(t, b.URL+"/metrics")
+	snap := metricstest.Scrape(t, b.AdminURL+"/metrics")
 	if got := snap.Value("http_server_requests_total", "route", "/", "method", "GET", "status", "200"); got != n {
 		t.Errorf(`http_server_requests_total{route="/",method="GET",status="200"} = %v, want %d`, got, n)
 	}

@@ -108,7 +108,8 @@ func Start(ctx context.Context, cfg Config) (*Pair, error) {
 func (p *Pair) start(cfg Config) error {
 	hostname, _ := os.Hostname()
 	// The local run stops at once: there is no load balancer to drain.
-	common := append([]string{"LISTEN_HOST=127.0.0.1", "DRAIN_DELAY=0s", "POD_NAMESPACE=local", "NODE_NAME=" + hostname}, cfg.Environ...)
+	// ADMIN_PORT=0: several services share the machine; each logs where its /metrics is.
+	common := append([]string{"LISTEN_HOST=127.0.0.1", "ADMIN_PORT=0", "DRAIN_DELAY=0s", "POD_NAMESPACE=local", "NODE_NAME=" + hostname}, cfg.Environ...)
 
 	var targets []dnstest.SRV
 	for i := range cfg.Replicas {
