@@ -746,6 +746,7 @@ else
     '.backend.version == $v and .discovery.source == "dns"' --arg v "$sk_version"
   say "skaffold delete"
   "$SKAFFOLD" delete --kube-context "$CONTEXT" || fail "skaffold delete"
-  left=$(kubectl get deploy,svc,pdb,netpol -n default -o name | grep -E 'backend-deployment|backend-service|frontend-deployment|frontend-service|backend-pdb|svc2svc-default-deny|allow' || true)
+  # Exactly the objects of k8s/ (the variants applied earlier stay until the cleanup).
+  left=$(kubectl kustomize k8s | kubectl get -n default --ignore-not-found -o name -f - 2>&1 || true)
   [ -z "$left" ] && pass "skaffold delete removed the k8s/ objects" || fail "left after skaffold delete: $left"
 fi
