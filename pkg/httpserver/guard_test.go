@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/svc2svc/svc2svc/pkg/httpserver"
+	"github.com/svc2svc/svc2svc/pkg/servicetest"
 )
 
 // unsized hides a body's length from net/http's client, which then sends it chunked.
@@ -23,79 +24,69 @@ func TestProbes(t *testing.T) {
 	t.Parallel()
 	srv := start(t, testConfig(t, "MAX_BODY_BYTES=1024"), httpserver.Deps{}, testRoutes)
 	longID := strings.Repeat("a", 60<<10)
-	tests := []struct {
-		name       string
-		method     string
-		path       string
-		header     http.Header
-		body       func() io.Reader
-		wantStatus int
-		wantBody   string // a substring of the body; "-" wants none
-		wantHeader map[string]string
-		check      func(t *testing.T, res *http.Response)
-	}{
+	servicetest.CheckProbes(t, srv.client, srv.url, []servicetest.Probe{
 		{
-			name: "body over the limit with Content-Length", method: "POST", path: "/upload",
-			body:       func() io.Reader { return bytes.NewReader(make([]byte, 2<<20)) },
-			wantStatus: 413, wantBody: `"request body too large"`,
+			Name: "body over the limit with Content-Length", Method: "POST", Path: "/upload",
+			Body:       func() io.Reader { return bytes.NewReader(make([]byte, 2<<20)) },
+			WantStatus: 413, WantBody: `"request body too large"`,
 		},
 		{
-			name: "body over the limit chunked", method: "POST", path: "/upload",
-			body:       func() io.Reader { return unsized{bytes.NewReader(make([]byte, 2<<20))} },
-			wantStatus: 413, wantBody: `"request body too large"`,
+			Name: "body over the limit chunked", Method: "POST", Path: "/upload",
+			Body:       func() io.Reader { return unsized{bytes.NewReader(make([]byte, 2<<20))} },
+			WantStatus: 413, WantBody: `"request body too large"`,
 		},
 		{
-			name: "chunked body to a route that ignores bodies", method: "GET", path: "/healthz",
-			body:       func() io.Reader { return unsized{bytes.NewReader(make([]byte, 4096))} },
-			wantStatus: 413, wantBody: `"request body too large"`,
+			Name: "chunked body to a route that ignores bodies", Method: "GET", Path: "/healthz",
+			Body:       func() io.Reader { return unsized{bytes.NewReader(make([]byte, 4096))} },
+			WantStatus: 413, WantBody: `"request body too large"`,
 		},
 		{
-			name: "chunked body within the limit", method: "POST", path: "/upload",
-			body:       func() io.Reader { return unsized{strings.NewReader(strings.Repeat("a", 1024))} },
-			wantStatus: 200, wantBody: `{"bytes":1024}`,
+			Name: "chunked body within the limit", Method: "POST", Path: "/upload",
+			Body:       func() io.Reader { return unsized{strings.NewReader(strings.Repeat("a", 1024))} },
+			WantStatus: 200, WantBody: `{"bytes":1024}`,
 		},
 		{
-			name: "body over the limit to an unknown path", method: "PUT", path: "/nope",
-			body:       func() io.Reader { return bytes.NewReader(make([]byte, 2048)) },
-			wantStatus: 413, wantBody: `"request body too large"`,
+			Name: "body over the limit to an unknown path", Method: "PUT", Path: "/nope",
+			Body:       func() io.Reader { return bytes.NewReader(make([]byte, 2048)) },
+			WantStatus: 413, WantBody: `"request body too large"`,
 		},
-		{name: "HEAD /healthz", method: "HEAD", path: "/healthz", wantStatus: 200, wantBody: "-"},
-		{name: "HEAD /readyz", method: "HEAD", path: "/readyz", wantStatus: 200, wantBody: "-"},
-		{name: "HEAD of a GET route", method: "HEAD", path: "/items/7", wantStatus: 200, wantBody: "-",
-			wantHeader: map[string]string{"Content-Type": "application/json"}},
-		{name: "HEAD of a POST-only route", method: "HEAD", path: "/upload", wantStatus: 405, wantBody: "-",
-			wantHeader: map[string]string{"Allow": "POST"}},
-		{name: "query with ;", method: "GET", path: "/items/7?n=3;n=4", wantStatus: 400, wantBody: `"malformed query string"`},
-		{name: "query with a broken escape", method: "GET", path: "/items/7?n=%zz", wantStatus: 400, wantBody: `"malformed query string"`},
+		{Name: "HEAD /healthz", Method: "HEAD", Path: "/healthz", WantStatus: 200, WantBody: "-"},
+		{Name: "HEAD /readyz", Method: "HEAD", Path: "/readyz", WantStatus: 200, WantBody: "-"},
+		{Name: "HEAD of a GET route", Method: "HEAD", Path: "/items/7", WantStatus: 200, WantBody: "-",
+			WantHeader: map[string]string{"Content-Type": "application/json"}},
+		{Name: "HEAD of a POST-only route", Method: "HEAD", Path: "/upload", WantStatus: 405, WantBody: "-",
+			WantHeader: map[string]string{"Allow": "POST"}},
+		{Name: "query with ;", Method: "GET", Path: "/items/7?n=3;n=4", WantStatus: 400, WantBody: `"malformed query string"`},
+		{Name: "query with a broken escape", Method: "GET", Path: "/items/7?n=%zz", WantStatus: 400, WantBody: `"malformed query string"`},
 		{
-			name: "request id of 60 KB", method: "GET", path: "/healthz",
-			header:     http.Header{"X-Request-Id": {longID}},
-			wantStatus: 200, wantBody: `"ok"`,
-			check: func(t *testing.T, res *http.Response) {
+			Name: "request id of 60 KB", Method: "GET", Path: "/healthz",
+			Header:     http.Header{"X-Request-Id": {longID}},
+			WantStatus: 200, WantBody: `"ok"`,
+			Check: func(t *testing.T, res *http.Response, _ string) {
 				if id := res.Header.Get("X-Request-Id"); !validID.MatchString(id) || id == longID[:len(id)] {
 					t.Errorf("X-Request-Id = %.80q, want a fresh id instead of the caller's 60 KB", id)
 				}
 			},
 		},
 		{
-			name: "request id with markup", method: "GET", path: "/healthz",
-			header:     http.Header{"X-Request-Id": {"<script>alert(1)</script>"}},
-			wantStatus: 200, wantBody: `"ok"`,
-			check: func(t *testing.T, res *http.Response) {
+			Name: "request id with markup", Method: "GET", Path: "/healthz",
+			Header:     http.Header{"X-Request-Id": {"<script>alert(1)</script>"}},
+			WantStatus: 200, WantBody: `"ok"`,
+			Check: func(t *testing.T, res *http.Response, _ string) {
 				if id := res.Header.Get("X-Request-Id"); !validID.MatchString(id) {
 					t.Errorf("X-Request-Id = %q, want a fresh id", id)
 				}
 			},
 		},
 		{
-			name: "good request id kept", method: "GET", path: "/healthz",
-			header:     http.Header{"X-Request-Id": {"edge-7f3a.1_b"}},
-			wantStatus: 200, wantBody: `"ok"`,
-			wantHeader: map[string]string{"X-Request-Id": "edge-7f3a.1_b"},
+			Name: "good request id kept", Method: "GET", Path: "/healthz",
+			Header:     http.Header{"X-Request-Id": {"edge-7f3a.1_b"}},
+			WantStatus: 200, WantBody: `"ok"`,
+			WantHeader: map[string]string{"X-Request-Id": "edge-7f3a.1_b"},
 		},
 		{
-			name: "security headers", method: "GET", path: "/items/7", wantStatus: 200, wantBody: `"7"`,
-			wantHeader: map[string]string{
+			Name: "security headers", Method: "GET", Path: "/items/7", WantStatus: 200, WantBody: `"7"`,
+			WantHeader: map[string]string{
 				"Content-Security-Policy": httpserver.ContentSecurityPolicy,
 				"X-Content-Type-Options":  "nosniff",
 				"X-Frame-Options":         "DENY",
@@ -103,34 +94,10 @@ func TestProbes(t *testing.T) {
 			},
 		},
 		{
-			name: "security headers on an error", method: "GET", path: "/nope", wantStatus: 404, wantBody: `"not found"`,
-			wantHeader: map[string]string{"Content-Security-Policy": httpserver.ContentSecurityPolicy, "X-Frame-Options": "DENY"},
+			Name: "security headers on an error", Method: "GET", Path: "/nope", WantStatus: 404, WantBody: `"not found"`,
+			WantHeader: map[string]string{"Content-Security-Policy": httpserver.ContentSecurityPolicy, "X-Frame-Options": "DENY"},
 		},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			var body io.Reader
-			if tt.body != nil {
-				body = tt.body()
-			}
-			res, got := srv.do(t, tt.method, tt.path, body, tt.header)
-			if res.StatusCode != tt.wantStatus {
-				t.Errorf("%s %s = %d %s, want %d", tt.method, tt.path, res.StatusCode, got, tt.wantStatus)
-			}
-			if tt.wantBody == "-" && got != "" || tt.wantBody != "-" && !strings.Contains(got, tt.wantBody) {
-				t.Errorf("%s %s body = %q, want %q", tt.method, tt.path, got, tt.wantBody)
-			}
-			for k, want := range tt.wantHeader {
-				if got := res.Header.Get(k); got != want {
-					t.Errorf("%s %s header %s = %q, want %q", tt.method, tt.path, k, got, want)
-				}
-			}
-			if tt.check != nil {
-				tt.check(t, res)
-			}
-		})
-	}
+	})
 	// No log line may carry a caller's bad id, whole or in part.
 	for _, line := range srv.logs.lines("http request") {
 		if id, _ := line["request_id"].(string); !validID.MatchString(id) {

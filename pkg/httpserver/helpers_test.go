@@ -111,26 +111,10 @@ func start(t *testing.T, cfg httpserver.Config, deps httpserver.Deps, routes fun
 	return rs
 }
 
-// do sends a request and returns the response with its body read.
+// do sends a request with the server's client and returns the response with its body read.
 func (rs *running) do(t *testing.T, method, path string, body io.Reader, header http.Header) (*http.Response, string) {
 	t.Helper()
-	req, err := http.NewRequest(method, rs.url+path, body)
-	if err != nil {
-		t.Fatalf("NewRequest(%s %s) = %v", method, path, err)
-	}
-	for k, v := range header {
-		req.Header[k] = v
-	}
-	res, err := rs.client.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s = %v, want a response", method, path, err)
-	}
-	defer res.Body.Close()
-	b, err := io.ReadAll(res.Body)
-	if err != nil {
-		t.Fatalf("%s %s: reading body = %v", method, path, err)
-	}
-	return res, string(b)
+	return servicetest.Send(t, rs.client, method, rs.url+path, body, header)
 }
 
 // testRoutes are the routes most tests share.
