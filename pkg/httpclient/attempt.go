@@ -3,6 +3,8 @@ package httpclient
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -68,7 +70,7 @@ func (c *Client) attempt(callCtx context.Context, req request, n int) attempt {
 	a := attempt{endpoint: ep, addr: c.pick(ep, req.first+uint64(n-1))}
 
 	ctx = context.WithValue(ctx, attemptKey{}, &attemptInfo{n: n, source: ep.Source, name: ep.Name, addr: a.addr})
-	hreq, err := http.NewRequestWithContext(ctx, req.method, "http://"+a.addr+req.path, bodyReader(req.body))
+	hreq, err := http.NewRequestWithContext(ctx, req.method, c.scheme+"://"+a.addr+req.path, bodyReader(req.body))
 	if err != nil {
 		a.outcome, a.err = InvalidRequest, err
 		return a
@@ -112,6 +114,10 @@ func (c *Client) failed(ctx context.Context, a attempt, err error) attempt {
 		// A connect cut short by the attempt's deadline stays unconnected: the address
 		// may be gone.
 		a.outcome, a.err = Timeout, c.attemptTimeout(err)
+	case tlsFailure(err) != OK:
+		// The connection was made, but the backend is not the one we trust, or does not
+		// speak TLS: another attempt would meet the same certificate.
+		a.outcome, a.err = tlsFailure(err), err
 	case !dialed:
 		// Nothing listens there, or nothing answers: a pod that died, is restarting or
 		// is gone while DNS still lists it.
@@ -135,6 +141,36 @@ func (c *Client) attemptTimeout(err error) error {
 // usually a bug that a retry would only repeat.
 func retryableStatus(code int) bool {
 	return code == http.StatusBadGateway || code == http.StatusServiceUnavailable || code == http.StatusGatewayTimeout
+}
+
+// tlsFailure names the TLS failure err is, or returns OK when it is none. The checks are
+// crypto/tls's (or tlsdir's, which returns the same errors); an expired certificate is told
+// apart from one that is valid but not trusted, so the fix is obvious from the outcome.
+func tlsFailure(err error) Outcome {
+	var (
+		hostErr    x509.HostnameError
+		unknownErr x509.UnknownAuthorityError
+		invalidErr x509.CertificateInvalidError
+		verifyErr  *tls.CertificateVerificationError
+		recordErr  tls.RecordHeaderError
+		op         *net.OpError
+	)
+	switch {
+	case errors.As(err, &hostErr):
+		return CertNameMismatch
+	case errors.As(err, &invalidErr) && invalidErr.Reason == x509.Expired:
+		return CertExpired
+	case errors.As(err, &unknownErr), errors.As(err, &invalidErr), errors.As(err, &verifyErr):
+		return CertUntrusted
+	case errors.Is(err, http.ErrSchemeMismatch), errors.As(err, &recordErr):
+		// The first record was not TLS: the backend speaks plain HTTP (net/http says so
+		// when the answer starts with "HTTP/").
+		return TLSHandshakeFailed
+	case errors.As(err, &op) && op.Op == "remote error":
+		// The backend sent a TLS alert: it refused our handshake.
+		return TLSHandshakeFailed
+	}
+	return OK
 }
 
 // dialFailure reports whether err is a failed connect (refused, timed out, unreachable): the

@@ -21,6 +21,7 @@ package httpclient
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net/http"
@@ -81,6 +82,11 @@ type Deps struct {
 	// Observer, when set, is told how every call and attempt ended, to record metrics
 	// (see pkg/metrics.HTTPClient). Nil records nothing.
 	Observer Observer
+	// TLS, when set, makes every call HTTPS with this configuration; its ServerName is the
+	// name checked in the backend's certificate whatever address was dialled (a pod IP
+	// included). tlsdir.Dir.ClientConfig makes one that follows a mounted Secret (see
+	// Config.TLS). With a Deps.Transport, that transport must use it itself. Nil: plain HTTP.
+	TLS *tls.Config
 }
 
 // Client calls one backend service. It is safe for concurrent use and meant to be shared:
@@ -92,6 +98,7 @@ type Client struct {
 	obs         Observer    // nil: calls are not reported
 	base        http.RoundTripper
 	http        *http.Client
+	scheme      string // "http", or "https" with Deps.TLS
 	// next is where the next call starts in the address list; each call takes one
 	// position, and its retries walk on from there.
 	next atomic.Uint64
@@ -112,7 +119,11 @@ func New(cfg Config, deps Deps) *Client {
 	cfg = cfg.withDefaults()
 	base := deps.Transport
 	if base == nil {
-		base = defaultTransport(cfg.ConnectTimeout)
+		base = defaultTransport(cfg.ConnectTimeout, deps.TLS)
+	}
+	scheme := "http"
+	if deps.TLS != nil {
+		scheme = "https"
 	}
 	tp := deps.TracerProvider
 	if tp == nil {
@@ -138,6 +149,7 @@ func New(cfg Config, deps Deps) *Client {
 		invalidator: invalidator,
 		obs:         deps.Observer,
 		base:        base,
+		scheme:      scheme,
 		http: &http.Client{
 			Transport: rt,
 			// A redirect could lead anywhere, outside discovery and the retry rules;
@@ -175,6 +187,9 @@ type Result struct {
 	Endpoint discovery.Endpoint
 	// Addr is the address that answered.
 	Addr string
+	// Scheme is "https" when the call went over TLS (Deps.TLS), else "http", so a caller can
+	// show which it was.
+	Scheme string
 	// Attempts counts the attempts the call took, 1 when no retry was needed.
 	Attempts int
 }
@@ -189,7 +204,8 @@ func (c *Client) Get(ctx context.Context, path string) (*Result, error) {
 // the way back may already have taken effect; a failed connect is retried for every method,
 // since nothing reached the backend. Statuses other than 502, 503 and 504 come back as a
 // Result with a nil error. Every error is an *Error, whose Outcome says how the call failed;
-// errors.Is matches it with ErrNoEndpoint, ErrUnavailable, ErrTimeout or ErrBadGateway,
+// errors.Is matches it with ErrNoEndpoint, ErrUnavailable, ErrTimeout or ErrBadGateway (TLS
+// failures included),
 // except when the caller cancelled ctx (it matches context.Canceled) or the request is
 // invalid.
 func (c *Client) Do(ctx context.Context, method, path string, body []byte, header http.Header) (*Result, error) {
@@ -222,7 +238,7 @@ func (c *Client) Do(ctx context.Context, method, path string, body []byte, heade
 			op:       method + " " + path,
 		}
 	}
-	return &Result{Status: t.last.status, Header: t.last.header, Body: t.last.body, Endpoint: t.endpoint, Addr: t.last.addr, Attempts: t.n}, nil
+	return &Result{Status: t.last.status, Header: t.last.header, Body: t.last.body, Endpoint: t.endpoint, Addr: t.last.addr, Scheme: c.scheme, Attempts: t.n}, nil
 }
 
 // attempts makes req's attempts within Config.Timeout, waiting between them as a fresh

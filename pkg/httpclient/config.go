@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/svc2svc/svc2svc/pkg/config"
+	"github.com/svc2svc/svc2svc/pkg/tlsdir"
 )
 
 // Defaults used for zero Config fields, equal to the envDefault tags.
@@ -79,6 +80,13 @@ type Config struct {
 	// rounded down, and never all of them: with a whole Deployment failing, skipping more
 	// would only pile the calls onto the few pods left.
 	EjectMaxPercent int `env:"EJECT_MAX_PERCENT" envDefault:"50" min:"1" max:"100"`
+	// TLS names the directory holding the CA bundle (ca.crt) that backends' certificates
+	// must chain to, as CLIENT_TLS_DIR; empty means plain HTTP. New does not read it: the
+	// program loads it with tlsdir.Load, keeps it current with Dir.Watch and passes
+	// Dir.ClientConfig(service) as Deps.TLS, so that a missing file stops it at start-up
+	// and a renewed bundle needs no restart. A tls.crt and tls.key there will be the
+	// client's own certificate once backends ask for one (mutual TLS).
+	TLS tlsdir.Config `envPrefix:"TLS_"`
 }
 
 // Validate checks, for config.Parse, that an attempt fits in its call, and refuses the 0 that

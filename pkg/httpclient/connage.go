@@ -2,6 +2,7 @@ package httpclient
 
 import (
 	"context"
+	"crypto/tls"
 	"net"
 	"net/http"
 	"net/http/httptrace"
@@ -50,7 +51,8 @@ func dateConns(dial func(ctx context.Context, network, addr string) (net.Conn, e
 // request; calling CloseIdleConnections periodically closes only the connections idle at that
 // instant, which under steady load are not the old ones in particular, and needs a goroutine
 // with a lifecycle. The age is read from the *datedConn the default transport's dialer makes;
-// connections from another dialer (a Deps.Transport) are left alone. HTTP/2 connections are
+// connections from another dialer (a Deps.Transport) are left alone. An HTTPS connection is a
+// *tls.Conn over the *datedConn, and is judged by the one beneath. HTTP/2 connections are
 // never handed to GotConn this way and are left alone too; service calls are HTTP/1.1.
 type ageLimit struct {
 	next   http.RoundTripper
@@ -71,7 +73,11 @@ func limitAge(next http.RoundTripper, maxAge time.Duration) http.RoundTripper {
 func (t ageLimit) RoundTrip(r *http.Request) (*http.Response, error) {
 	var out *http.Request
 	trace := &httptrace.ClientTrace{GotConn: func(info httptrace.GotConnInfo) {
-		if c, ok := info.Conn.(*datedConn); ok && time.Since(c.dialled) >= t.maxAge {
+		conn := info.Conn
+		if tc, ok := conn.(*tls.Conn); ok {
+			conn = tc.NetConn()
+		}
+		if c, ok := conn.(*datedConn); ok && time.Since(c.dialled) >= t.maxAge {
 			out.Close = true
 		}
 	}}

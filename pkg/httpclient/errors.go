@@ -27,7 +27,8 @@ var (
 	// ErrBadGateway means the backend gave no usable answer: a connection that broke,
 	// 502/503/504 after the last attempt, or a response that could not be read
 	// (ConnectionBroken, GatewayStatus, BadResponse, or ConnectFailed after an earlier
-	// attempt did connect).
+	// attempt did connect), or a backend whose TLS was refused (CertUntrusted,
+	// CertNameMismatch, CertExpired, TLSHandshakeFailed).
 	ErrBadGateway = errors.New("bad gateway")
 )
 

@@ -16,11 +16,13 @@ import (
 //
 //   - calls: "ok" (a 2xx Result), "1xx", "3xx", "4xx" or "5xx" (a Result with another
 //     status), "timeout", "bad_gateway", "unavailable" and "no_endpoint" (the errors
-//     matching ErrTimeout, ErrBadGateway, ErrUnavailable and ErrNoEndpoint), "canceled"
-//     (the caller gave up) or "error" (an invalid request);
+//     matching ErrTimeout, ErrBadGateway, ErrUnavailable and ErrNoEndpoint), "tls_error"
+//     (the backend's certificate was refused, or the TLS handshake failed: the TLS
+//     Outcomes, which Error.Outcome tells apart), "canceled" (the caller gave up) or
+//     "error" (an invalid request);
 //   - attempts, one per request sent: "ok" or a status class as above (a retried 503 is
-//     "5xx"), "timeout", "connection_error" (refused, unanswered connect, reset, closed) or
-//     "error" (an unreadable or oversized answer).
+//     "5xx"), "timeout", "connection_error" (refused, unanswered connect, reset, closed), "tls_error" (as
+//     for calls) or "error" (an unreadable or oversized answer).
 type Observer interface {
 	// ObserveCall reports a call (Do or Get) that ended with result after d, retries and
 	// backoff included.

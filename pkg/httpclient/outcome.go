@@ -42,19 +42,37 @@ const (
 	// InvalidRequest means the request could not be made (a path without a leading "/",
 	// an invalid method): a bug of the caller, never retried.
 	InvalidRequest
+	// CertUntrusted means the backend's certificate does not chain to the CA bundle
+	// (Deps.TLS): a wrong or not yet updated ca.crt, or a backend that is not ours. The
+	// TLS outcomes are one each, so the fix shows in the outcome, and never retried: every
+	// attempt would meet the same certificate.
+	CertUntrusted
+	// CertNameMismatch means the backend's certificate is trusted but does not name the
+	// Service (Deps.TLS's ServerName).
+	CertNameMismatch
+	// CertExpired means the backend's certificate (or one in its chain) is outside its
+	// validity period: expired, or the clocks disagree.
+	CertExpired
+	// TLSHandshakeFailed means the handshake failed otherwise: the backend speaks plain
+	// HTTP, or refused the handshake with an alert.
+	TLSHandshakeFailed
 )
 
 var outcomeNames = [...]string{
-	OK:               "ok",
-	NoEndpoint:       "no_endpoint",
-	ConnectFailed:    "connect_failed",
-	ConnectionBroken: "connection_broken",
-	Timeout:          "timeout",
-	GatewayStatus:    "gateway_status",
-	BadResponse:      "bad_response",
-	Unavailable:      "unavailable",
-	Canceled:         "canceled",
-	InvalidRequest:   "invalid_request",
+	OK:                 "ok",
+	NoEndpoint:         "no_endpoint",
+	ConnectFailed:      "connect_failed",
+	ConnectionBroken:   "connection_broken",
+	Timeout:            "timeout",
+	GatewayStatus:      "gateway_status",
+	BadResponse:        "bad_response",
+	Unavailable:        "unavailable",
+	Canceled:           "canceled",
+	InvalidRequest:     "invalid_request",
+	CertUntrusted:      "cert_untrusted",
+	CertNameMismatch:   "cert_name_mismatch",
+	CertExpired:        "cert_expired",
+	TLSHandshakeFailed: "tls_handshake_failed",
 }
 
 // String names the outcome for logs and test messages. The metric labels are coarser and
@@ -64,6 +82,12 @@ func (o Outcome) String() string {
 		return outcomeNames[o]
 	}
 	return "outcome(" + strconv.Itoa(int(o)) + ")"
+}
+
+// TLS reports whether o is a TLS failure (CertUntrusted, CertNameMismatch, CertExpired,
+// TLSHandshakeFailed), for a caller that answers them alike.
+func (o Outcome) TLS() bool {
+	return o >= CertUntrusted && o <= TLSHandshakeFailed
 }
 
 // retryable reports whether an attempt that ended with o is worth trying again. Only a
@@ -109,6 +133,8 @@ func (o Outcome) sentinel() error {
 		return ErrTimeout
 	case ConnectFailed, ConnectionBroken, GatewayStatus, BadResponse:
 		return ErrBadGateway
+	case CertUntrusted, CertNameMismatch, CertExpired, TLSHandshakeFailed:
+		return ErrBadGateway
 	}
 	return nil
 }
@@ -122,6 +148,8 @@ func (o Outcome) attemptResult(status int) string {
 		return "timeout"
 	case ConnectFailed, ConnectionBroken:
 		return "connection_error"
+	case CertUntrusted, CertNameMismatch, CertExpired, TLSHandshakeFailed:
+		return "tls_error"
 	}
 	return "error"
 }
@@ -142,6 +170,8 @@ func (o Outcome) callResult(status int) string {
 		return "bad_gateway"
 	case Canceled:
 		return "canceled"
+	case CertUntrusted, CertNameMismatch, CertExpired, TLSHandshakeFailed:
+		return "tls_error"
 	}
 	return "error"
 }

@@ -143,6 +143,8 @@ func TestOutcomeString(t *testing.T) {
 	for o, want := range map[httpclient.Outcome]string{
 		httpclient.OK: "ok", httpclient.Unavailable: "unavailable", httpclient.GatewayStatus: "gateway_status",
 		httpclient.InvalidRequest: "invalid_request", httpclient.Outcome(200): "outcome(200)",
+		httpclient.CertUntrusted: "cert_untrusted", httpclient.CertNameMismatch: "cert_name_mismatch",
+		httpclient.CertExpired: "cert_expired", httpclient.TLSHandshakeFailed: "tls_handshake_failed",
 	} {
 		if got := o.String(); got != want {
 			t.Errorf("Outcome(%d).String() = %q, want %q", o, got, want)

@@ -1,6 +1,7 @@
 package httpclient
 
 import (
+	"crypto/tls"
 	"net"
 	"net/http"
 	"strconv"
@@ -17,9 +18,10 @@ import (
 // http.DefaultTransport that never uses a proxy (service-to-service calls must not leave
 // through HTTP_PROXY, which is meant for the outside world) and keeps enough idle
 // connections per backend pod for a busy frontend. Its connects give up after connectTimeout
-// (see Config.ConnectTimeout). Each call returns a new transport, so clients do not share a
-// pool.
-func defaultTransport(connectTimeout time.Duration) *http.Transport {
+// (see Config.ConnectTimeout). With tlsCfg it speaks HTTPS, HTTP/1.1 only: the balancing
+// and Config.MaxConnAge work per connection, which HTTP/2's one multiplexed connection per
+// address would defeat. Each call returns a new transport, so clients do not share a pool.
+func defaultTransport(connectTimeout time.Duration, tlsCfg *tls.Config) *http.Transport {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.Proxy = nil
 	// The default of 2 idle connections per host would make a busy caller open and close
@@ -30,6 +32,10 @@ func defaultTransport(connectTimeout time.Duration) *http.Transport {
 	// Dated connections let Config.MaxConnAge retire old ones (see ageLimit).
 	d := &net.Dialer{Timeout: connectTimeout, KeepAlive: 30 * time.Second}
 	t.DialContext = dateConns(d.DialContext)
+	if tlsCfg != nil {
+		t.TLSClientConfig = tlsCfg
+		t.ForceAttemptHTTP2 = false
+	}
 	return t
 }
 

@@ -11,7 +11,7 @@ import (
 
 func TestDefaultTransport(t *testing.T) {
 	t.Parallel()
-	tr := defaultTransport(200 * time.Millisecond)
+	tr := defaultTransport(200*time.Millisecond, nil)
 	if tr.Proxy != nil {
 		t.Error("defaultTransport().Proxy != nil, want nil: service calls must not use HTTP_PROXY")
 	}

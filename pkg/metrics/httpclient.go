@@ -32,7 +32,7 @@ func NewHTTPClient(reg prometheus.Registerer) *HTTPClient {
 	c := &HTTPClient{
 		calls: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "http_client_calls_total",
-			Help: "Outbound calls (retries included in one call) by discovery source and result: ok, 1xx-5xx for other statuses, timeout, bad_gateway, unavailable, no_endpoint, canceled, error.",
+			Help: "Outbound calls (retries included in one call) by discovery source and result: ok, 1xx-5xx for other statuses, timeout, bad_gateway, unavailable, no_endpoint, tls_error, canceled, error.",
 		}, clientLabels),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "http_client_call_duration_seconds",
@@ -41,7 +41,7 @@ func NewHTTPClient(reg prometheus.Registerer) *HTTPClient {
 		}, clientLabels),
 		attempts: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "http_client_attempts_total",
-			Help: "Requests sent by outbound calls, one per attempt, by discovery source and result: ok, 1xx-5xx, timeout, connection_error, error.",
+			Help: "Requests sent by outbound calls, one per attempt, by discovery source and result: ok, 1xx-5xx, timeout, connection_error, tls_error, error.",
 		}, clientLabels),
 		ejected: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "http_client_ejections_total",
