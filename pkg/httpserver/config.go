@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/svc2svc/svc2svc/pkg/config"
+	"github.com/svc2svc/svc2svc/pkg/tlsdir"
 )
 
 // Defaults for zero fields of Config, the same as its envDefault tags, so that a Config
@@ -69,6 +70,12 @@ type Config struct {
 	DrainDelay time.Duration `env:"DRAIN_DELAY" envDefault:"5s" max:"1m"`
 	// ShutdownTimeout bounds waiting for in-flight requests once the drain delay is over.
 	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT" envDefault:"10s" min:"1ms" max:"5m"`
+	// TLS, when TLS_DIR names a mounted kubernetes.io/tls Secret, makes Port serve HTTPS
+	// with its tls.crt and tls.key, re-read every TLS_RELOAD_INTERVAL so a renewed
+	// certificate is served without a restart (see pkg/tlsdir). The probes on Port are then
+	// HTTPS too: kubelet probes need scheme: HTTPS. The admin port stays plain HTTP, as
+	// Prometheus scrapes it. Empty means plain HTTP.
+	TLS tlsdir.Config `envPrefix:"TLS_"`
 }
 
 // Validate checks the listen address, that the admin port is not the public one, and that the header timeout fits in the request's, for

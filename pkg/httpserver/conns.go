@@ -2,6 +2,7 @@ package httpserver
 
 import (
 	"container/list"
+	"crypto/tls"
 	"net"
 	"net/http"
 	"sync"
@@ -139,6 +140,9 @@ func (l *connLimiter) removeLocked(tc *trackedConn) {
 // connState is http.Server.ConnState: it keeps each connection's state for victimLocked and
 // moves a connection that turns idle to the back, so the front is the least recently used.
 func (l *connLimiter) connState(c net.Conn, state http.ConnState) {
+	if tlsConn, ok := c.(*tls.Conn); ok {
+		c = tlsConn.NetConn() // with TLS, the server sees the *tls.Conn over ours
+	}
 	tc, ok := c.(*trackedConn)
 	if !ok {
 		return

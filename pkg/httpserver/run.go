@@ -2,6 +2,7 @@ package httpserver
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -9,7 +10,10 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
+
+	"github.com/svc2svc/svc2svc/pkg/tlsdir"
 )
 
 // Run listens on Host:Port and serves until ctx is done, then shuts down the way Kubernetes
@@ -17,6 +21,10 @@ import (
 // while the pod is taken out of the Service's endpoints, then http.Server.Shutdown waits up
 // to ShutdownTimeout for in-flight requests. Shutdown gets a fresh context because ctx is
 // already cancelled by then.
+//
+// With Config.TLS, Port serves HTTPS: the certificate is read before listening (a missing or
+// broken one is an error at once) and re-read until ctx is done, so a renewed one takes
+// effect for new connections while open ones go on; the drain uses the last one read.
 //
 // Connections on Port are capped at MaxConns (see connLimiter). When the server has a
 // MetricsHandler, Run also serves it on AdminPort, until the main server has shut down.
@@ -27,6 +35,19 @@ import (
 // returns a listen error (such as a port in use) at once, nil after a clean shutdown, and an
 // error if requests were still running when ShutdownTimeout ran out.
 func (s *Server) Run(ctx context.Context) error {
+	// The certificate is read before listening, so a broken mount stops the process first.
+	tlsCfg, watch, err := s.loadTLS()
+	if err != nil {
+		return err
+	}
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	var watching sync.WaitGroup
+	// Deferred in this order, the watch is stopped before Run waits for it.
+	defer watching.Wait()
+	defer stopWatch()
+	if watch != nil {
+		watching.Go(func() { watch(watchCtx) })
+	}
 	addr := net.JoinHostPort(s.cfg.Host, strconv.Itoa(s.cfg.Port))
 	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", addr)
 	if err != nil {
@@ -46,6 +67,11 @@ func (s *Server) Run(ctx context.Context) error {
 	baseCtx, cancelBase := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelBase()
 	limited := newConnLimiter(ln, s.cfg.MaxConns, s.connObserver)
+	// TLS sits above the cap, so a connection counts from its accept, handshake included.
+	var public net.Listener = limited
+	if tlsCfg != nil {
+		public = tls.NewListener(limited, tlsCfg)
+	}
 	srv := s.httpServer(baseCtx, s.handler)
 	srv.ConnState = limited.connState
 
@@ -63,12 +89,13 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 
 	listening := dialable(ln.Addr(), s.cfg.Host)
-	s.logger.InfoContext(ctx, "server listening", slog.String("addr", listening), slog.Int("max_conns", s.cfg.MaxConns))
+	s.logger.InfoContext(ctx, "server listening", slog.String("addr", listening), slog.Int("max_conns", s.cfg.MaxConns),
+		slog.Bool("tls", tlsCfg != nil))
 	if s.onListen != nil {
 		s.onListen(listening)
 	}
 	served := make(chan error, 1)
-	go func() { served <- srv.Serve(limited) }()
+	go func() { served <- srv.Serve(public) }()
 
 	select {
 	case err := <-served:
@@ -101,6 +128,23 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	s.logger.Info("server stopped")
 	return nil
+}
+
+// loadTLS reads Config.TLS's directory, when set, and returns the server configuration that
+// presents its current certificate and the loop that keeps it current; nil, nil without TLS.
+func (s *Server) loadTLS() (*tls.Config, func(context.Context), error) {
+	if !s.cfg.TLS.Enabled() {
+		return nil, nil, nil
+	}
+	dir, err := tlsdir.Load(s.cfg.TLS)
+	if err != nil {
+		return nil, nil, err
+	}
+	cfg, err := dir.ServerConfig()
+	if err != nil {
+		return nil, nil, err
+	}
+	return cfg, func(ctx context.Context) { dir.Watch(ctx, s.logger) }, nil
 }
 
 // closeAdmin stops the admin server, if any, at once: scrapes are short and repeatable.

@@ -1,0 +1,62 @@
+package httpserver_test
+
+import (
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/svc2svc/svc2svc/pkg/httpserver"
+	"github.com/svc2svc/svc2svc/pkg/tlsdir"
+	"github.com/svc2svc/svc2svc/pkg/tlstest"
+)
+
+// TestRunTLS serves HTTPS from a TLS_DIR: the probes answer over TLS with the mounted
+// certificate, and a plain HTTP request is refused.
+func TestRunTLS(t *testing.T) {
+	t.Parallel()
+	ca := tlstest.NewCA(t)
+	leaf := ca.Issue(t, tlstest.ServiceNames("backend-service", "default"))
+	dir := tlstest.WriteSecretDir(t, tlstest.Files(leaf, ca))
+	rs := start(t, testConfig(t, "TLS_DIR="+dir.Path), httpserver.Deps{}, testRoutes)
+
+	bundle, err := tlsdir.Load(tlsdir.Config{Dir: dir.Path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := bundle.ClientConfig("backend-service")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := &http.Transport{TLSClientConfig: cfg}
+	t.Cleanup(tr.CloseIdleConnections)
+	url := strings.Replace(rs.url, "http://", "https://", 1)
+	resp, err := (&http.Client{Transport: tr, Timeout: waitLimit}).Get(url + "/healthz")
+	if err != nil {
+		t.Fatalf("GET https /healthz = %v", err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || resp.TLS == nil || resp.TLS.PeerCertificates[0].SerialNumber.Cmp(leaf.Cert.SerialNumber) != 0 {
+		t.Errorf("GET https /healthz = %d with TLS %v, want 200 with the mounted certificate", resp.StatusCode, resp.TLS != nil)
+	}
+	if got := rs.logs.lines("server listening"); len(got) != 1 || got[0]["tls"] != true {
+		t.Errorf("server listening logs = %v, want one with tls true", got)
+	}
+
+	plain, body := rs.do(t, http.MethodGet, "/healthz", nil, nil)
+	if plain.StatusCode != http.StatusBadRequest {
+		t.Errorf("GET http /healthz on the TLS port = %d %q, want 400", plain.StatusCode, body)
+	}
+}
+
+// TestRunTLSMissing checks that a TLS_DIR without a certificate stops Run before it listens.
+func TestRunTLSMissing(t *testing.T) {
+	t.Parallel()
+	ca := tlstest.NewCA(t)
+	dir := tlstest.WriteSecretDir(t, map[string][]byte{tlsdir.CAFile: ca.PEM})
+	err := httpserver.New(testConfig(t, "TLS_DIR="+dir.Path), httpserver.Deps{}, nil).Run(t.Context())
+	if err == nil || !strings.Contains(err.Error(), "tls.crt") {
+		t.Errorf("Run() = %v, want an error naming tls.crt", err)
+	}
+}
