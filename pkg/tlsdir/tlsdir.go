@@ -69,6 +69,9 @@ func Load(cfg Config) (*Dir, error) {
 	if cfg.ReloadInterval <= 0 {
 		cfg.ReloadInterval = defaultReloadInterval
 	}
+	if !cfg.Enabled() {
+		return nil, errors.New("tls dir: none given") // "" would read the working directory
+	}
 	d := &Dir{cfg: cfg}
 	f, err := read(cfg.Dir)
 	if err != nil {

@@ -30,7 +30,7 @@ type frontendView struct {
 		Service, Pod, Namespace string
 	} `json:"backend"`
 	Discovery struct {
-		Source, Name, Addr string
+		Source, Name, Addr, Scheme string
 	} `json:"discovery"`
 	Attempts  int     `json:"attempts"`
 	LatencyMS float64 `json:"latency_ms"`
@@ -381,6 +381,11 @@ func TestRunRejectsBadConfig(t *testing.T) {
 			Name:     "endpointslices outside a cluster",
 			Environ:  []string{"DISCOVERY_MODE=endpointslices", "DISCOVERY_SKIP_DNS=true"},
 			WantText: []string{"DISCOVERY_MODE=endpointslices", "KUBERNETES_SERVICE_HOST"},
+		},
+		{
+			Name:     "CLIENT_TLS_DIR without a ca.crt",
+			Environ:  []string{"CLIENT_TLS_DIR=/nonexistent/tls", "DISCOVERY_SKIP_DNS=true"},
+			WantText: []string{"CLIENT_TLS_DIR", "ca.crt"},
 		},
 	})
 }

@@ -5,6 +5,7 @@ package app
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"log/slog"
@@ -15,6 +16,7 @@ import (
 	"github.com/svc2svc/svc2svc/pkg/httpclient"
 	"github.com/svc2svc/svc2svc/pkg/metrics"
 	"github.com/svc2svc/svc2svc/pkg/service"
+	"github.com/svc2svc/svc2svc/pkg/tlsdir"
 )
 
 // ServiceName names the service in traces and logs.
@@ -43,22 +45,31 @@ func Run(ctx context.Context, args, environ []string, stdout io.Writer, opts ...
 }
 
 // newBackend builds what calls the backend: discovery (with the EndpointSlice watch in that
-// mode) behind the shared client. stop ends the watch and returns once it has ended, so
-// nothing outlives Run.
+// mode) behind the shared client, over HTTPS when CLIENT_TLS_DIR is set. stop ends the
+// watches (EndpointSlices, the CA bundle) and returns once they have ended, so nothing
+// outlives Run.
 func newBackend(ctx context.Context, cfg Config, p *service.Process) (backend *backendCaller, stop func(), err error) {
+	watchCtx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	stopAll := func() { cancel(); wg.Wait() }
+	defer func() {
+		if err != nil {
+			stopAll() // the returned stop is nil then
+		}
+	}()
+	tlsCfg, err := clientTLS(cfg, func(d *tlsdir.Dir) { wg.Go(func() { d.Watch(watchCtx, p.Logger) }) })
+	if err != nil {
+		return nil, nil, err
+	}
 	lookupEnv := func(key string) (string, bool) { v, ok := p.Environ[key]; return v, ok }
 	var resolver httpclient.Resolver = discovery.New(cfg.Discovery, discovery.NewDNSResolver(cfg.Discovery.DNSServer),
 		lookupEnv, discovery.WithObserver(metrics.NewDiscovery(p.Metrics)))
-	stop = func() {}
 	if cfg.DiscoveryMode == modeEndpointSlices {
 		watcher, err := newWatcher(cfg.Discovery, lookupEnv, p.Logger, metrics.NewEndpointSlices(p.Metrics))
 		if err != nil {
 			return nil, nil, err
 		}
-		watchCtx, cancel := context.WithCancel(ctx)
-		var wg sync.WaitGroup
 		wg.Go(func() { _ = watcher.Run(watchCtx) })
-		stop = func() { cancel(); wg.Wait() }
 		resolver = endpointslices.WithFallback(watcher, resolver)
 	}
 	client := httpclient.New(cfg.Client, httpclient.Deps{
@@ -66,8 +77,30 @@ func newBackend(ctx context.Context, cfg Config, p *service.Process) (backend *b
 		TracerProvider: p.Telemetry.TracerProvider,
 		Propagator:     p.Telemetry.Propagator,
 		Observer:       metrics.NewHTTPClient(p.Metrics),
+		TLS:            tlsCfg,
 	})
-	return newBackendCaller(client), stop, nil
+	return newBackendCaller(client), stopAll, nil
+}
+
+// clientTLS loads CLIENT_TLS_DIR's CA bundle, when set, into a client configuration that
+// checks the backend's certificate for the Service's name (DISCOVERY_SERVICE), whichever
+// address discovery found: a ClusterIP, or a pod IP of a headless Service or an EndpointSlice.
+// watch is given the directory, to keep the bundle current. Without CLIENT_TLS_DIR it returns
+// nil: plain HTTP.
+func clientTLS(cfg Config, watch func(*tlsdir.Dir)) (*tls.Config, error) {
+	if !cfg.Client.TLS.Enabled() {
+		return nil, nil
+	}
+	dir, err := tlsdir.Load(cfg.Client.TLS)
+	if err != nil {
+		return nil, fmt.Errorf("CLIENT_TLS_DIR: %w", err)
+	}
+	tlsCfg, err := dir.ClientConfig(cfg.Discovery.Service)
+	if err != nil {
+		return nil, fmt.Errorf("CLIENT_TLS_DIR: %w", err)
+	}
+	watch(dir)
+	return tlsCfg, nil
 }
 
 // newWatcher sets up the EndpointSlice watch of the backend's Service, in the pod's namespace

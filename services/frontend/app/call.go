@@ -29,11 +29,13 @@ type identity struct {
 	Time      time.Time `json:"time"`
 }
 
-// found says how the backend was found and which address answered.
+// found says how the backend was found, which address answered and over what: "http", or
+// "https" when CLIENT_TLS_DIR makes the call check the backend's certificate.
 type found struct {
 	Source string `json:"source"`
 	Name   string `json:"name"`
 	Addr   string `json:"addr"`
+	Scheme string `json:"scheme"`
 }
 
 // callView is what the frontend shows about one successful call.
@@ -75,7 +77,7 @@ func (b *backendCaller) call(ctx context.Context, fresh bool) (callView, error) 
 		return view, err
 	}
 	view.Attempts = res.Attempts
-	view.Discovery = found{Source: string(res.Endpoint.Source), Name: res.Endpoint.Name, Addr: res.Addr}
+	view.Discovery = found{Source: string(res.Endpoint.Source), Name: res.Endpoint.Name, Addr: res.Addr, Scheme: res.Scheme}
 	if res.Status != 200 {
 		return view, &answerError{status: res.Status, addr: res.Addr, attempts: res.Attempts, err: errBadAnswer}
 	}

@@ -58,6 +58,16 @@ func failure(err error, view callView) failureView {
 	case outcome == httpclient.GatewayStatus, outcome == httpclient.ConnectFailed,
 		outcome == httpclient.ConnectionBroken, outcome == httpclient.BadResponse:
 		f.Status, f.Error = http.StatusBadGateway, "backend unreachable or failing"
+	case outcome == httpclient.CertUntrusted:
+		// The TLS failures name what to fix (ca.crt, the certificate's names, its renewal);
+		// the log line has the x509 detail.
+		f.Status, f.Error = http.StatusBadGateway, "backend certificate not trusted"
+	case outcome == httpclient.CertNameMismatch:
+		f.Status, f.Error = http.StatusBadGateway, "backend certificate name mismatch"
+	case outcome == httpclient.CertExpired:
+		f.Status, f.Error = http.StatusBadGateway, "backend certificate expired"
+	case outcome == httpclient.TLSHandshakeFailed:
+		f.Status, f.Error = http.StatusBadGateway, "backend TLS handshake failed"
 	case outcome == httpclient.Canceled:
 		// The caller went away; nobody reads this, but it must not look like a server fault.
 		f.Status, f.Error = http.StatusServiceUnavailable, "request cancelled"

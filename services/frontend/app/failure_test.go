@@ -2,8 +2,10 @@ package app
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"io"
+	"log"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -12,6 +14,8 @@ import (
 
 	"github.com/svc2svc/svc2svc/pkg/discovery"
 	"github.com/svc2svc/svc2svc/pkg/httpclient"
+	"github.com/svc2svc/svc2svc/pkg/tlsdir"
+	"github.com/svc2svc/svc2svc/pkg/tlstest"
 )
 
 // resolverFunc is a fake httpclient.Resolver: the function answers Resolve.
@@ -153,5 +157,57 @@ func TestFailureOfOtherErrors(t *testing.T) {
 	f := failure(errors.New("internal detail"), callView{})
 	if f.Status != http.StatusBadGateway || f.Error != "backend call failed" {
 		t.Errorf("failure(other) = %d %q, want %d %q", f.Status, f.Error, http.StatusBadGateway, "backend call failed")
+	}
+}
+
+// TestFailureTLS calls real HTTPS backends on loopback whose certificates are wrong in one way
+// each: the answer names the way, as a 502, and never the x509 text.
+func TestFailureTLS(t *testing.T) {
+	t.Parallel()
+	ca, otherCA := tlstest.NewCA(t), tlstest.NewCA(t)
+	names := tlstest.ServiceNames("backend-service", "default")
+	bundle, err := tlsdir.Load(tlsdir.Config{Dir: tlstest.WriteSecretDir(t, map[string][]byte{tlsdir.CAFile: ca.PEM}).Path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	clientTLS, err := bundle.ClientConfig("backend-service")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name      string
+		leaf      func(t *testing.T) *tlstest.Leaf // nil: the backend speaks plain HTTP
+		wantError string
+	}{
+		{"other CA", func(t *testing.T) *tlstest.Leaf { return otherCA.Issue(t, names) }, "backend certificate not trusted"},
+		{"other name", func(t *testing.T) *tlstest.Leaf { return ca.Issue(t, []string{"other-service"}) }, "backend certificate name mismatch"},
+		{"expired", func(t *testing.T) *tlstest.Leaf { return ca.Issue(t, names, tlstest.Expired()) }, "backend certificate expired"},
+		{"plain HTTP", nil, "backend TLS handshake failed"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+				_, _ = io.WriteString(w, `{"pod":"backend-1"}`)
+			}))
+			srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+			if tt.leaf != nil {
+				srv.TLS = &tls.Config{Certificates: []tls.Certificate{tt.leaf(t).TLSCertificate(t)}}
+				srv.StartTLS()
+			} else {
+				srv.Start()
+			}
+			t.Cleanup(srv.Close)
+			client := httpclient.New(httpclient.Config{}, httpclient.Deps{Resolver: at(srv.Listener.Addr().String()), TLS: clientTLS})
+			t.Cleanup(client.CloseIdleConnections)
+
+			view, err := newBackendCaller(client).call(t.Context(), false)
+			if err == nil {
+				t.Fatalf("call() = %+v, nil; want an error", view)
+			}
+			if f := failure(err, view); f.Status != http.StatusBadGateway || f.Error != tt.wantError || f.Tried.Attempts != 1 {
+				t.Errorf("failure(%v) = %d %q after %d attempts, want 502 %q after 1", err, f.Status, f.Error, f.Tried.Attempts, tt.wantError)
+			}
+		})
 	}
 }

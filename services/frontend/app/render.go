@@ -81,6 +81,7 @@ func writeCallText(w io.Writer, v callView) {
 	fmt.Fprintf(w, "version: %s\n", v.Backend.Version)
 	fmt.Fprintf(w, "found via: %s (%s)\n", v.Discovery.Source, v.Discovery.Name)
 	fmt.Fprintf(w, "address: %s\n", v.Discovery.Addr)
+	fmt.Fprintf(w, "scheme: %s\n", v.Discovery.Scheme)
 	fmt.Fprintf(w, "attempts: %d\n", v.Attempts)
 	fmt.Fprintf(w, "latency: %s\n", latency(v.LatencyMS))
 	fmt.Fprintf(w, "trace id: %s\n", v.TraceID)
@@ -130,6 +131,7 @@ var page = template.Must(template.New("page").Funcs(template.FuncMap{"latency": 
 <tr><th>version</th><td>{{.Backend.Version}}</td></tr>
 <tr><th>found via</th><td>{{.Discovery.Source}} ({{.Discovery.Name}})</td></tr>
 <tr><th>address</th><td>{{.Discovery.Addr}}</td></tr>
+<tr><th>scheme</th><td>{{.Discovery.Scheme}}</td></tr>
 <tr><th>attempts</th><td>{{.Attempts}}</td></tr>
 <tr><th>latency</th><td>{{latency .LatencyMS}}</td></tr>
 <tr><th>trace id</th><td><code>{{.TraceID}}</code></td></tr>
