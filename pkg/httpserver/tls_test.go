@@ -12,13 +12,14 @@ import (
 )
 
 // TestRunTLS serves HTTPS from a TLS_DIR: the probes answer over TLS with the mounted
-// certificate, and a plain HTTP request is refused.
+// certificate, a plain HTTP request is refused, and a renewed certificate is served without a
+// restart.
 func TestRunTLS(t *testing.T) {
 	t.Parallel()
 	ca := tlstest.NewCA(t)
 	leaf := ca.Issue(t, tlstest.ServiceNames("backend-service", "default"))
 	dir := tlstest.WriteSecretDir(t, tlstest.Files(leaf, ca))
-	rs := start(t, testConfig(t, "TLS_DIR="+dir.Path), httpserver.Deps{}, testRoutes)
+	rs := start(t, testConfig(t, "TLS_DIR="+dir.Path, "TLS_RELOAD_INTERVAL=10ms"), httpserver.Deps{}, testRoutes)
 
 	bundle, err := tlsdir.Load(tlsdir.Config{Dir: dir.Path})
 	if err != nil {
@@ -48,6 +49,19 @@ func TestRunTLS(t *testing.T) {
 	if plain.StatusCode != http.StatusBadRequest {
 		t.Errorf("GET http /healthz on the TLS port = %d %q, want 400", plain.StatusCode, body)
 	}
+
+	// A renewed Secret is served to new connections without a restart.
+	renewed := ca.Issue(t, tlstest.ServiceNames("backend-service", "default"))
+	dir.Swap(t, tlstest.Files(renewed, ca))
+	waitFor(t, "the renewed certificate", func() bool {
+		tr.CloseIdleConnections()
+		resp, err := (&http.Client{Transport: tr, Timeout: waitLimit}).Get(url + "/healthz")
+		if err != nil {
+			t.Fatalf("GET https /healthz after the swap = %v", err)
+		}
+		resp.Body.Close()
+		return resp.TLS.PeerCertificates[0].SerialNumber.Cmp(renewed.Cert.SerialNumber) == 0
+	})
 }
 
 // TestRunTLSMissing checks that a TLS_DIR without a certificate stops Run before it listens.
@@ -55,7 +69,7 @@ func TestRunTLSMissing(t *testing.T) {
 	t.Parallel()
 	ca := tlstest.NewCA(t)
 	dir := tlstest.WriteSecretDir(t, map[string][]byte{tlsdir.CAFile: ca.PEM})
-	err := httpserver.New(testConfig(t, "TLS_DIR="+dir.Path), httpserver.Deps{}, nil).Run(t.Context())
+	err := httpserver.New(testConfig(t, "TLS_DIR="+dir.Path, "TLS_RELOAD_INTERVAL=10ms"), httpserver.Deps{}, nil).Run(t.Context())
 	if err == nil || !strings.Contains(err.Error(), "tls.crt") {
 		t.Errorf("Run() = %v, want an error naming tls.crt", err)
 	}
