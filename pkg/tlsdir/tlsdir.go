@@ -166,11 +166,35 @@ func (d *Dir) ServerConfig() (*tls.Config, error) {
 	}, nil
 }
 
+// ErrNoClientCertificate is what ClientVerifier's check returns for a client that sent no
+// certificate, so a server can count that apart from an untrusted one.
+var ErrNoClientCertificate = errors.New("tls: client sent no certificate")
+
+// ClientVerifier returns a check of a client's certificate chain against the current ca.crt,
+// for a server that requires client certificates (mutual TLS): set it as the server's
+// tls.Config.VerifyConnection with ClientAuth tls.RequestClientCert. crypto/tls's own
+// verification (RequireAndVerifyClientCert) reads a fixed ClientCAs, so a renewed bundle
+// would need a restart; this one reads the bundle at each handshake, as ClientConfig does.
+// Its errors are ErrNoClientCertificate and a *tls.CertificateVerificationError wrapping the
+// x509 reason; either makes the server end the handshake with a bad_certificate alert.
+func (d *Dir) ClientVerifier() (func(tls.ConnectionState) error, error) {
+	if d.cur.Load().pool == nil {
+		return nil, fmt.Errorf("tls dir %s: no %s to verify clients with", d.cfg.Dir, CAFile)
+	}
+	return func(cs tls.ConnectionState) error {
+		if len(cs.PeerCertificates) == 0 {
+			return ErrNoClientCertificate
+		}
+		return verifyChain(cs.PeerCertificates, d.cur.Load().pool, "", x509.ExtKeyUsageClientAuth)
+	}, nil
+}
+
 // ClientConfig returns a client configuration that verifies the server's chain against the
 // current ca.crt and its name against serverName, whatever address was dialled: a pod IP
 // found through a headless Service or EndpointSlices is checked for the Service's name, so
 // the certificate needs no pod IPs. (When tls.crt and tls.key are present, they are the
-// client certificate a later mutual TLS will present; nothing asks for one yet.)
+// client certificate presented to a server that asks for one: mutual TLS; re-read like the
+// rest, so a renewed client certificate is used from the next handshake.)
 //
 // The standard verification reads a fixed RootCAs, so it is turned off
 // (InsecureSkipVerify) and VerifyConnection does the same checks, against the current
@@ -202,18 +226,25 @@ func verify(cs tls.ConnectionState, roots *x509.CertPool) error {
 	if len(cs.PeerCertificates) == 0 {
 		return errors.New("tls: server sent no certificate")
 	}
+	return verifyChain(cs.PeerCertificates, roots, cs.ServerName, x509.ExtKeyUsageServerAuth)
+}
+
+// verifyChain checks certs[0] against roots through the intermediates that follow it, for
+// usage, and for dnsName unless it is empty (a client is checked for its identity later, by
+// whoever decides which identities are allowed).
+func verifyChain(certs []*x509.Certificate, roots *x509.CertPool, dnsName string, usage x509.ExtKeyUsage) error {
 	inter := x509.NewCertPool()
-	for _, c := range cs.PeerCertificates[1:] {
+	for _, c := range certs[1:] {
 		inter.AddCert(c)
 	}
-	_, err := cs.PeerCertificates[0].Verify(x509.VerifyOptions{
-		DNSName:       cs.ServerName,
+	_, err := certs[0].Verify(x509.VerifyOptions{
+		DNSName:       dnsName,
 		Roots:         roots,
 		Intermediates: inter,
-		KeyUsages:     []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		KeyUsages:     []x509.ExtKeyUsage{usage},
 	})
 	if err != nil {
-		return &tls.CertificateVerificationError{UnverifiedCertificates: cs.PeerCertificates, Err: err}
+		return &tls.CertificateVerificationError{UnverifiedCertificates: certs, Err: err}
 	}
 	return nil
 }

@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"math/big"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"sync/atomic"
@@ -78,7 +79,8 @@ func Expired() LeafOption {
 	}
 }
 
-// Issue signs a server and client certificate for names (DNS names or IP addresses), valid
+// Issue signs a server and client certificate for names (DNS names, IP addresses, or URIs
+// such as a SPIFFE ID, spiffe://cluster.local/ns/default/sa/frontend), valid
 // from an hour ago for a day unless opts say otherwise. It fails t on error.
 func (ca *CA) Issue(t testing.TB, names []string, opts ...LeafOption) *Leaf {
 	t.Helper()
@@ -94,6 +96,8 @@ func (ca *CA) Issue(t testing.TB, names []string, opts ...LeafOption) *Leaf {
 	for _, n := range names {
 		if ip := net.ParseIP(n); ip != nil {
 			tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
+		} else if u, err := url.Parse(n); err == nil && u.Scheme != "" {
+			tmpl.URIs = append(tmpl.URIs, u)
 		} else {
 			tmpl.DNSNames = append(tmpl.DNSNames, n)
 		}
