@@ -2,6 +2,7 @@ package httpserver
 
 import (
 	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/svc2svc/svc2svc/pkg/config"
@@ -76,7 +77,28 @@ type Config struct {
 	// HTTPS too: kubelet probes need scheme: HTTPS. The admin port stays plain HTTP, as
 	// Prometheus scrapes it. Empty means plain HTTP.
 	TLS tlsdir.Config `envPrefix:"TLS_"`
+	// ClientAuth, ClientAuthRequire ("require"), makes Port mutual TLS: a client must present
+	// a certificate that chains to TLS_DIR's ca.crt (re-read like the rest), or the handshake
+	// fails. "off" or empty, the default, asks for none. It needs TLS_DIR with a ca.crt.
+	// Kubelet probes present no certificate, so with it the admin port answers /healthz and
+	// /readyz too, for the probes to use.
+	ClientAuth string `env:"TLS_CLIENT_AUTH" envDefault:"off"`
+	// AllowedClients, with ClientAuth "require", are the client identities admitted: each a
+	// SAN of the client's certificate, a URI (a SPIFFE ID such as
+	// spiffe://cluster.local/ns/default/sa/frontend, matched exactly) or a DNS name (matched
+	// without regard to case). A trusted certificate with none of them gets 403. Empty admits
+	// every certificate the CA signed: then the CA is the whole policy.
+	AllowedClients []string `env:"TLS_ALLOWED_CLIENTS"`
 }
+
+// The values of Config.ClientAuth.
+const (
+	ClientAuthOff     = "off"
+	ClientAuthRequire = "require"
+)
+
+// mutualTLS reports whether clients must present a certificate.
+func (c *Config) mutualTLS() bool { return c.ClientAuth == ClientAuthRequire }
 
 // Validate checks the listen address, that the admin port is not the public one, and that the header timeout fits in the request's, for
 // config.Parse.
@@ -91,6 +113,24 @@ func (c *Config) Validate(r *config.Rules) {
 	}
 	if c.ReadHeaderTimeout > c.ReadTimeout {
 		r.Fail(&c.ReadHeaderTimeout, "must not exceed %s, got %v", &c.ReadTimeout, c.ReadHeaderTimeout)
+	}
+	switch c.ClientAuth {
+	case "", ClientAuthOff:
+		if len(c.AllowedClients) > 0 {
+			r.Fail(&c.AllowedClients, "applies only with client auth %q, got %s", ClientAuthRequire, &c.ClientAuth)
+		}
+	case ClientAuthRequire:
+		if !c.TLS.Enabled() {
+			r.Fail(&c.ClientAuth, "needs %s to be set: mutual TLS is TLS", &c.TLS.Dir)
+		}
+	default:
+		r.Fail(&c.ClientAuth, "want %s or %s, got %q", ClientAuthOff, ClientAuthRequire, c.ClientAuth)
+	}
+	for _, id := range c.AllowedClients {
+		if strings.TrimSpace(id) == "" {
+			r.Fail(&c.AllowedClients, "want comma-separated SAN URIs or DNS names, got an empty one in %q", strings.Join(c.AllowedClients, ","))
+			break
+		}
 	}
 }
 

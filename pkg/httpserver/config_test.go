@@ -20,4 +20,10 @@ func TestConfigRules(t *testing.T) {
 	configtest.Refuses[httpserver.Config](t, "absurd durations", []string{"WRITE_TIMEOUT=2562047h", "DRAIN_DELAY=1h"}, "DRAIN_DELAY", "WRITE_TIMEOUT")
 	configtest.Refuses[httpserver.Config](t, "header timeout longer than the request's", []string{"READ_HEADER_TIMEOUT=20s", "READ_TIMEOUT=10s"}, "READ_HEADER_TIMEOUT")
 	configtest.Refuses[httpserver.Config](t, "zero limits", []string{"MAX_HEADER_BYTES=0", "MAX_BODY_BYTES=0"}, "MAX_BODY_BYTES", "MAX_HEADER_BYTES")
+	configtest.Refuses[httpserver.Config](t, "mutual TLS", []string{"TLS_DIR=/etc/tls", "TLS_CLIENT_AUTH=require", "TLS_ALLOWED_CLIENTS=spiffe://cluster.local/ns/default/sa/frontend,frontend.default.svc"})
+	configtest.Refuses[httpserver.Config](t, "mutual TLS, any client of the CA", []string{"TLS_DIR=/etc/tls", "TLS_CLIENT_AUTH=require", "TLS_ALLOWED_CLIENTS="})
+	configtest.Refuses[httpserver.Config](t, "mutual TLS without TLS", []string{"TLS_CLIENT_AUTH=require"}, "TLS_CLIENT_AUTH")
+	configtest.Refuses[httpserver.Config](t, "client auth misspelt", []string{"TLS_DIR=/etc/tls", "TLS_CLIENT_AUTH=required"}, "TLS_CLIENT_AUTH")
+	configtest.Refuses[httpserver.Config](t, "allowed clients without client auth", []string{"TLS_DIR=/etc/tls", "TLS_ALLOWED_CLIENTS=frontend"}, "TLS_ALLOWED_CLIENTS")
+	configtest.Refuses[httpserver.Config](t, "an empty allowed client", []string{"TLS_DIR=/etc/tls", "TLS_CLIENT_AUTH=require", "TLS_ALLOWED_CLIENTS=frontend,,x"}, "TLS_ALLOWED_CLIENTS")
 }

@@ -37,6 +37,9 @@ type Deps struct {
 	// ConnObserver, when set, is told about the connections on the public port and the cap
 	// on them (see Config.MaxConns and pkg/metrics.HTTPServer). Nil records nothing.
 	ConnObserver ConnObserver
+	// TLSObserver, when set, is told about the clients refused under mutual TLS
+	// (Config.ClientAuth), by reason (see pkg/metrics.HTTPServer). Nil records nothing.
+	TLSObserver TLSObserver
 	// MetricsHandler, when set, is served at GET /metrics on the admin port
 	// (Config.AdminPort), never on the public one, with no span, no access log and no
 	// Observer call, since scrapes are not the traffic the metrics describe. Nil serves no
@@ -61,6 +64,7 @@ type Server struct {
 	onAdminListen func(addr string)
 	observer      Observer
 	connObserver  ConnObserver
+	tlsObserver   TLSObserver
 	handler       http.Handler
 	admin         http.Handler // nil: no admin port
 	draining      atomic.Bool  // set when shutdown starts; /readyz then answers 503
@@ -83,8 +87,11 @@ func New(cfg Config, deps Deps, routes func(r chi.Router)) *Server {
 	if deps.ConnObserver == nil {
 		deps.ConnObserver = noConnObserver{}
 	}
+	if deps.TLSObserver == nil {
+		deps.TLSObserver = noTLSObserver{}
+	}
 	s := &Server{cfg: cfg, logger: deps.Logger, observer: deps.Observer, onListen: deps.OnListen,
-		onAdminListen: deps.OnAdminListen, connObserver: deps.ConnObserver}
+		onAdminListen: deps.OnAdminListen, connObserver: deps.ConnObserver, tlsObserver: deps.TLSObserver}
 
 	r := chi.NewRouter()
 	r.Use(s.middleware()...)
@@ -98,6 +105,12 @@ func New(cfg Config, deps Deps, routes func(r chi.Router)) *Server {
 		admin.NotFound(notFound)
 		admin.MethodNotAllowed(methodNotAllowed(admin))
 		admin.Method(http.MethodGet, metricsPath, deps.MetricsHandler)
+		if cfg.mutualTLS() {
+			// Kubelet probes present no client certificate, so under mutual TLS they can
+			// reach the probes only here.
+			admin.Get(healthzPath, healthz)
+			admin.Get(readyzPath, s.readyz)
+		}
 		s.admin = admin
 	}
 	if routes != nil {

@@ -36,10 +36,14 @@ func nameSpan(next http.Handler) http.Handler {
 // routes a HEAD as the GET of the same path, which /healthz, /readyz, / and every other GET
 // route then answer without a body (net/http drops it).
 func (s *Server) middleware() []func(http.Handler) http.Handler {
-	return []func(http.Handler) http.Handler{
+	mw := []func(http.Handler) http.Handler{
 		nameSpan, requestID, secureHeaders, s.accessLog, s.recoverer,
-		refuseLargeBody(s.cfg.MaxBodyBytes), refuseBadQuery, middleware.GetHead,
+		refuseLargeBody(s.cfg.MaxBodyBytes), refuseBadQuery,
 	}
+	if s.cfg.mutualTLS() && len(s.cfg.AllowedClients) > 0 {
+		mw = append(mw, s.refuseIdentity(s.cfg.AllowedClients))
+	}
+	return append(mw, middleware.GetHead)
 }
 
 // accessLog writes one line per request and reports it to the Observer. It logs with the

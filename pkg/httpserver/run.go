@@ -90,7 +90,7 @@ func (s *Server) Run(ctx context.Context) error {
 
 	listening := dialable(ln.Addr(), s.cfg.Host)
 	s.logger.InfoContext(ctx, "server listening", slog.String("addr", listening), slog.Int("max_conns", s.cfg.MaxConns),
-		slog.Bool("tls", tlsCfg != nil))
+		slog.Bool("tls", tlsCfg != nil), slog.Bool("mutual_tls", tlsCfg != nil && s.cfg.mutualTLS()))
 	if s.onListen != nil {
 		s.onListen(listening)
 	}
@@ -131,7 +131,8 @@ func (s *Server) Run(ctx context.Context) error {
 }
 
 // loadTLS reads Config.TLS's directory, when set, and returns the server configuration that
-// presents its current certificate and the loop that keeps it current; nil, nil without TLS.
+// presents its current certificate (and, with Config.ClientAuth "require", verifies the
+// client's against its current ca.crt) and the loop that keeps it current; nil, nil without TLS.
 func (s *Server) loadTLS() (*tls.Config, func(context.Context), error) {
 	if !s.cfg.TLS.Enabled() {
 		return nil, nil, nil
@@ -143,6 +144,11 @@ func (s *Server) loadTLS() (*tls.Config, func(context.Context), error) {
 	cfg, err := dir.ServerConfig()
 	if err != nil {
 		return nil, nil, err
+	}
+	if s.cfg.mutualTLS() {
+		if err := s.requireClientCert(cfg, dir); err != nil {
+			return nil, nil, err
+		}
 	}
 	return cfg, func(ctx context.Context) { dir.Watch(ctx, s.logger) }, nil
 }

@@ -8,14 +8,16 @@ import (
 )
 
 // HTTPServer records inbound requests by route pattern, method and status: the RED metrics
-// of a service; and its connections against their cap. It implements httpserver.Observer and
-// httpserver.ConnObserver; pass it as httpserver.Deps.Observer and .ConnObserver.
+// of a service; and its connections against their cap. It implements httpserver.Observer,
+// httpserver.ConnObserver and httpserver.TLSObserver; pass it as httpserver.Deps.Observer,
+// .ConnObserver and .TLSObserver.
 type HTTPServer struct {
 	requests  *prometheus.CounterVec
 	duration  *prometheus.HistogramVec
 	connsOpen prometheus.Gauge
 	connLimit prometheus.Gauge
 	connsShed *prometheus.CounterVec
+	refused   *prometheus.CounterVec
 }
 
 // serverLabels are the labels of both server metrics. route is the router's pattern
@@ -24,7 +26,7 @@ var serverLabels = []string{"route", "method", "status"}
 
 // NewHTTPServer registers http_server_requests_total, http_server_request_duration_seconds,
 // http_server_connections_open, http_server_connections_limit and
-// http_server_connections_shed_total with reg. It panics if they are registered already: one service has one HTTP server.
+// http_server_connections_shed_total and http_server_tls_refused_total with reg. It panics if they are registered already: one service has one HTTP server.
 func NewHTTPServer(reg prometheus.Registerer) *HTTPServer {
 	s := &HTTPServer{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -49,8 +51,12 @@ func NewHTTPServer(reg prometheus.Registerer) *HTTPServer {
 			Name: "http_server_connections_shed_total",
 			Help: "Connections the server closed to stay within its cap, by reason: idle (keep-alive), new (no whole request header yet) or refused (every connection busy).",
 		}, []string{"reason"}),
+		refused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "http_server_tls_refused_total",
+			Help: "Clients refused under mutual TLS (TLS_CLIENT_AUTH=require), by reason: no_certificate, untrusted or expired (the handshake failed) or identity_not_allowed (403).",
+		}, []string{"reason"}),
 	}
-	reg.MustRegister(s.requests, s.duration, s.connsOpen, s.connLimit, s.connsShed)
+	reg.MustRegister(s.requests, s.duration, s.connsOpen, s.connLimit, s.connsShed, s.refused)
 	return s
 }
 
@@ -65,6 +71,10 @@ func (s *HTTPServer) ConnClosed() { s.connsOpen.Dec() }
 
 // ConnShed counts a connection closed at the cap, by reason (httpserver.ShedIdle and so on).
 func (s *HTTPServer) ConnShed(reason string) { s.connsShed.WithLabelValues(reason).Inc() }
+
+// TLSRefused counts a client refused under mutual TLS, by reason (httpserver.RefusedIdentity
+// and so on).
+func (s *HTTPServer) TLSRefused(reason string) { s.refused.WithLabelValues(reason).Inc() }
 
 // ObserveRequest counts one request and records its duration. route is "" for a request no
 // route matched (a 404), which keeps unknown paths from creating series.

@@ -103,6 +103,7 @@ func (p *Process) Serve(ctx context.Context, routes func(chi.Router)) error {
 		Propagator:     p.Telemetry.Propagator,
 		Observer:       observer,
 		ConnObserver:   observer,
+		TLSObserver:    observer,
 		MetricsHandler: metrics.Handler(p.Metrics),
 		OnListen:       p.listening,
 		OnAdminListen:  p.adminListening,
