@@ -166,11 +166,29 @@ func tlsFailure(err error) Outcome {
 		// The first record was not TLS: the backend speaks plain HTTP (net/http says so
 		// when the answer starts with "HTTP/").
 		return TLSHandshakeFailed
+	case errors.As(err, &op) && op.Op == "remote error" && certAlert(op.Err):
+		return ClientCertRejected
 	case errors.As(err, &op) && op.Op == "remote error":
 		// The backend sent a TLS alert: it refused our handshake.
 		return TLSHandshakeFailed
 	}
 	return OK
+}
+
+// certAlerts are the TLS alerts (RFC 8446 section 6.2) a server sends about the client's
+// certificate: Go's sends bad_certificate for one it refuses and certificate_required for
+// none; other stacks use the rest.
+var certAlerts = []tls.AlertError{42, 43, 44, 45, 46, 48, 116}
+
+// certAlert reports whether err, a received alert, is about our certificate. crypto/tls's
+// alert type is unexported; tls.AlertError has the same numbers and the same text.
+func certAlert(err error) bool {
+	for _, a := range certAlerts {
+		if err.Error() == a.Error() {
+			return true
+		}
+	}
+	return false
 }
 
 // dialFailure reports whether err is a failed connect (refused, timed out, unreachable): the

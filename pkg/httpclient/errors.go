@@ -28,7 +28,7 @@ var (
 	// 502/503/504 after the last attempt, or a response that could not be read
 	// (ConnectionBroken, GatewayStatus, BadResponse, or ConnectFailed after an earlier
 	// attempt did connect), or a backend whose TLS was refused (CertUntrusted,
-	// CertNameMismatch, CertExpired, TLSHandshakeFailed).
+	// CertNameMismatch, CertExpired, TLSHandshakeFailed, ClientCertRejected).
 	ErrBadGateway = errors.New("bad gateway")
 )
 

@@ -54,8 +54,14 @@ const (
 	// validity period: expired, or the clocks disagree.
 	CertExpired
 	// TLSHandshakeFailed means the handshake failed otherwise: the backend speaks plain
-	// HTTP, or refused the handshake with an alert.
+	// HTTP, or refused the handshake with an alert that is not about our certificate.
 	TLSHandshakeFailed
+	// ClientCertRejected means the backend requires mutual TLS and refused our client
+	// certificate with an alert (bad_certificate, certificate_required and the like): none
+	// in CLIENT_TLS_DIR, one its CA did not sign, or an expired one. Under TLS 1.3 the alert
+	// arrives after the handshake, with the first read, but nothing was served: never
+	// retried, since every pod would refuse it alike.
+	ClientCertRejected
 )
 
 var outcomeNames = [...]string{
@@ -73,6 +79,7 @@ var outcomeNames = [...]string{
 	CertNameMismatch:   "cert_name_mismatch",
 	CertExpired:        "cert_expired",
 	TLSHandshakeFailed: "tls_handshake_failed",
+	ClientCertRejected: "client_cert_rejected",
 }
 
 // String names the outcome for logs and test messages. The metric labels are coarser and
@@ -85,9 +92,9 @@ func (o Outcome) String() string {
 }
 
 // TLS reports whether o is a TLS failure (CertUntrusted, CertNameMismatch, CertExpired,
-// TLSHandshakeFailed), for a caller that answers them alike.
+// TLSHandshakeFailed, ClientCertRejected), for a caller that answers them alike.
 func (o Outcome) TLS() bool {
-	return o >= CertUntrusted && o <= TLSHandshakeFailed
+	return o >= CertUntrusted && o <= ClientCertRejected
 }
 
 // retryable reports whether an attempt that ended with o is worth trying again. Only a
@@ -133,7 +140,7 @@ func (o Outcome) sentinel() error {
 		return ErrTimeout
 	case ConnectFailed, ConnectionBroken, GatewayStatus, BadResponse:
 		return ErrBadGateway
-	case CertUntrusted, CertNameMismatch, CertExpired, TLSHandshakeFailed:
+	case CertUntrusted, CertNameMismatch, CertExpired, TLSHandshakeFailed, ClientCertRejected:
 		return ErrBadGateway
 	}
 	return nil
@@ -148,7 +155,7 @@ func (o Outcome) attemptResult(status int) string {
 		return "timeout"
 	case ConnectFailed, ConnectionBroken:
 		return "connection_error"
-	case CertUntrusted, CertNameMismatch, CertExpired, TLSHandshakeFailed:
+	case CertUntrusted, CertNameMismatch, CertExpired, TLSHandshakeFailed, ClientCertRejected:
 		return "tls_error"
 	}
 	return "error"
@@ -170,7 +177,7 @@ func (o Outcome) callResult(status int) string {
 		return "bad_gateway"
 	case Canceled:
 		return "canceled"
-	case CertUntrusted, CertNameMismatch, CertExpired, TLSHandshakeFailed:
+	case CertUntrusted, CertNameMismatch, CertExpired, TLSHandshakeFailed, ClientCertRejected:
 		return "tls_error"
 	}
 	return "error"

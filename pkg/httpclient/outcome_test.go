@@ -145,6 +145,7 @@ func TestOutcomeString(t *testing.T) {
 		httpclient.InvalidRequest: "invalid_request", httpclient.Outcome(200): "outcome(200)",
 		httpclient.CertUntrusted: "cert_untrusted", httpclient.CertNameMismatch: "cert_name_mismatch",
 		httpclient.CertExpired: "cert_expired", httpclient.TLSHandshakeFailed: "tls_handshake_failed",
+		httpclient.ClientCertRejected: "client_cert_rejected",
 	} {
 		if got := o.String(); got != want {
 			t.Errorf("Outcome(%d).String() = %q, want %q", o, got, want)

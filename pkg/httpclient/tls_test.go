@@ -2,6 +2,7 @@ package httpclient_test
 
 import (
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"io"
 	"log"
@@ -35,10 +36,30 @@ func startTLSServer(t testing.TB, leaf *tlstest.Leaf) string {
 	return srv.Listener.Addr().String()
 }
 
-// clientTLS returns the client TLS configuration of a CLIENT_TLS_DIR holding ca's bundle.
-func clientTLS(t testing.TB, ca *tlstest.CA) *tls.Config {
+// startMTLSServer is startTLSServer for a server that requires a client certificate signed
+// by clientCA, as the backend does with TLS_CLIENT_AUTH=require.
+func startMTLSServer(t testing.TB, leaf *tlstest.Leaf, clientCA *tlstest.CA) string {
 	t.Helper()
-	d, err := tlsdir.Load(tlsdir.Config{Dir: tlstest.WriteSecretDir(t, map[string][]byte{tlsdir.CAFile: ca.PEM}).Path})
+	srv := httptest.NewUnstartedServer(okHandler)
+	pool := x509.NewCertPool()
+	pool.AddCert(clientCA.Cert)
+	srv.TLS = &tls.Config{Certificates: []tls.Certificate{leaf.TLSCertificate(t)},
+		ClientAuth: tls.RequireAndVerifyClientCert, ClientCAs: pool}
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	return srv.Listener.Addr().String()
+}
+
+// clientTLS returns the client TLS configuration of a CLIENT_TLS_DIR holding ca's bundle and,
+// when given, the client certificate mine.
+func clientTLS(t testing.TB, ca *tlstest.CA, mine ...*tlstest.Leaf) *tls.Config {
+	t.Helper()
+	files := map[string][]byte{tlsdir.CAFile: ca.PEM}
+	if len(mine) > 0 {
+		files[tlsdir.CertFile], files[tlsdir.KeyFile] = mine[0].CertPEM, mine[0].KeyPEM
+	}
+	d, err := tlsdir.Load(tlsdir.Config{Dir: tlstest.WriteSecretDir(t, files).Path})
 	if err != nil {
 		t.Fatalf("tlsdir.Load() = %v", err)
 	}
@@ -55,29 +76,38 @@ func TestDoTLS(t *testing.T) {
 	t.Parallel()
 	ca, otherCA := tlstest.NewCA(t), tlstest.NewCA(t)
 	names := tlstest.ServiceNames(service, "default")
+	frontend := ca.Issue(t, []string{"spiffe://cluster.local/ns/default/sa/frontend"})
 	tests := []struct {
 		name   string
 		server func(t *testing.T) string
+		mine   []*tlstest.Leaf // the client certificate, if any
 		want   httpclient.Outcome
 	}{
-		{"trusted", func(t *testing.T) string { return startTLSServer(t, ca.Issue(t, names)) }, httpclient.OK},
+		{"trusted", func(t *testing.T) string { return startTLSServer(t, ca.Issue(t, names)) }, nil, httpclient.OK},
+		{"mutual TLS", func(t *testing.T) string { return startMTLSServer(t, ca.Issue(t, names), ca) }, []*tlstest.Leaf{frontend}, httpclient.OK},
+		{"mutual TLS, no client certificate", func(t *testing.T) string {
+			return startMTLSServer(t, ca.Issue(t, names), ca)
+		}, nil, httpclient.ClientCertRejected},
+		{"mutual TLS, client certificate of another CA", func(t *testing.T) string {
+			return startMTLSServer(t, ca.Issue(t, names), otherCA)
+		}, []*tlstest.Leaf{frontend}, httpclient.ClientCertRejected},
 		{"fqdn only is a mismatch", func(t *testing.T) string {
 			return startTLSServer(t, ca.Issue(t, names[1:]))
-		}, httpclient.CertNameMismatch},
-		{"other CA", func(t *testing.T) string { return startTLSServer(t, otherCA.Issue(t, names)) }, httpclient.CertUntrusted},
+		}, nil, httpclient.CertNameMismatch},
+		{"other CA", func(t *testing.T) string { return startTLSServer(t, otherCA.Issue(t, names)) }, nil, httpclient.CertUntrusted},
 		{"other name", func(t *testing.T) string {
 			return startTLSServer(t, ca.Issue(t, []string{"other-service"}))
-		}, httpclient.CertNameMismatch},
+		}, nil, httpclient.CertNameMismatch},
 		{"expired", func(t *testing.T) string {
 			return startTLSServer(t, ca.Issue(t, names, tlstest.Expired()))
-		}, httpclient.CertExpired},
-		{"plain HTTP", func(t *testing.T) string { return startServer(t, okHandler) }, httpclient.TLSHandshakeFailed},
+		}, nil, httpclient.CertExpired},
+		{"plain HTTP", func(t *testing.T) string { return startServer(t, okHandler) }, nil, httpclient.TLSHandshakeFailed},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			obs := &observed{}
-			c := newClient(t, fast, httpclient.Deps{Resolver: fixed(tt.server(t)), TLS: clientTLS(t, ca), Observer: obs})
+			c := newClient(t, fast, httpclient.Deps{Resolver: fixed(tt.server(t)), TLS: clientTLS(t, ca, tt.mine...), Observer: obs})
 			res, err := c.Get(t.Context(), "/")
 			if tt.want == httpclient.OK {
 				if err != nil || res.Scheme != "https" {
@@ -115,24 +145,35 @@ func countHandshakes(cfg *tls.Config) (*tls.Config, *atomic.Int64) {
 }
 
 // TestTLSKeepAlive checks that keep-alive spares TLS a handshake per request: 100 sequential
-// calls over three backends cost one handshake per backend.
+// calls over three backends cost one handshake per backend, with mutual TLS too (the client
+// certificate is sent and checked in the same handshake, never per request).
 func TestTLSKeepAlive(t *testing.T) {
 	t.Parallel()
-	ca := tlstest.NewCA(t)
-	leaf := ca.Issue(t, []string{service})
-	addrs := []string{startTLSServer(t, leaf), startTLSServer(t, leaf), startTLSServer(t, leaf)}
-	cfg, handshakes := countHandshakes(clientTLS(t, ca))
-	c := newClient(t, fast, httpclient.Deps{Resolver: fixed(addrs...), TLS: cfg})
-	const calls = 100
-	for range calls {
-		if res, err := c.Get(t.Context(), "/"); err != nil || res.Status != http.StatusOK {
-			t.Fatalf("Get() = %+v, %v", res, err)
-		}
+	for _, mutual := range []bool{false, true} {
+		t.Run(map[bool]string{false: "TLS", true: "mutual TLS"}[mutual], func(t *testing.T) {
+			t.Parallel()
+			ca := tlstest.NewCA(t)
+			leaf := ca.Issue(t, []string{service})
+			serve, mine := startTLSServer, []*tlstest.Leaf(nil)
+			if mutual {
+				serve = func(t testing.TB, leaf *tlstest.Leaf) string { return startMTLSServer(t, leaf, ca) }
+				mine = []*tlstest.Leaf{ca.Issue(t, []string{"spiffe://cluster.local/ns/default/sa/frontend"})}
+			}
+			addrs := []string{serve(t, leaf), serve(t, leaf), serve(t, leaf)}
+			cfg, handshakes := countHandshakes(clientTLS(t, ca, mine...))
+			c := newClient(t, fast, httpclient.Deps{Resolver: fixed(addrs...), TLS: cfg})
+			const calls = 100
+			for range calls {
+				if res, err := c.Get(t.Context(), "/"); err != nil || res.Status != http.StatusOK {
+					t.Fatalf("Get() = %+v, %v", res, err)
+				}
+			}
+			if n := handshakes.Load(); n > int64(len(addrs)) {
+				t.Errorf("%d calls over %d addresses made %d handshakes, want at most %d", calls, len(addrs), n, len(addrs))
+			}
+			t.Logf("%d calls over %d addresses: %d handshakes", calls, len(addrs), handshakes.Load())
+		})
 	}
-	if n := handshakes.Load(); n > int64(len(addrs)) {
-		t.Errorf("%d calls over %d addresses made %d handshakes, want at most %d", calls, len(addrs), n, len(addrs))
-	}
-	t.Logf("%d calls over %d addresses: %d handshakes", calls, len(addrs), handshakes.Load())
 }
 
 // BenchmarkGetTLS is BenchmarkGet over HTTPS; handshakes/op shows keep-alive at work.

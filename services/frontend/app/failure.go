@@ -16,11 +16,14 @@ type tried struct {
 
 // failureView is the body of every failed call: a short reason, never internal error text.
 type failureView struct {
-	Error     string  `json:"error"`
-	Status    int     `json:"status"`
-	Tried     tried   `json:"tried"`
-	LatencyMS float64 `json:"latency_ms"`
-	TraceID   string  `json:"trace_id"`
+	Error  string `json:"error"`
+	Status int    `json:"status"`
+	Tried  tried  `json:"tried"`
+	// BackendStatus is the status the backend answered with, when it answered but not with
+	// its identity (a 403 says it refused the frontend's client certificate identity).
+	BackendStatus int     `json:"backend_status,omitempty"`
+	LatencyMS     float64 `json:"latency_ms"`
+	TraceID       string  `json:"trace_id"`
 }
 
 // failure is the one place that maps a failed call to an HTTP status and a reason. err is
@@ -41,6 +44,7 @@ func failure(err error, view callView) failureView {
 	var ae *answerError
 	if errors.As(err, &ae) {
 		f.Tried = tried{Source: view.Discovery.Source, Addrs: []string{ae.addr}, Attempts: ae.attempts}
+		f.BackendStatus = ae.status
 	}
 	switch {
 	case outcome == httpclient.NoEndpoint:
@@ -68,9 +72,18 @@ func failure(err error, view callView) failureView {
 		f.Status, f.Error = http.StatusBadGateway, "backend certificate expired"
 	case outcome == httpclient.TLSHandshakeFailed:
 		f.Status, f.Error = http.StatusBadGateway, "backend TLS handshake failed"
+	case outcome == httpclient.ClientCertRejected:
+		// Under mutual TLS: CLIENT_TLS_DIR has no tls.crt, or one the backend's CA did not
+		// sign, or an expired one.
+		f.Status, f.Error = http.StatusBadGateway, "backend refused our client certificate"
 	case outcome == httpclient.Canceled:
 		// The caller went away; nobody reads this, but it must not look like a server fault.
 		f.Status, f.Error = http.StatusServiceUnavailable, "request cancelled"
+	case ae != nil && ae.status == http.StatusForbidden:
+		// The backend's mutual TLS trusts our certificate but not the identity it names
+		// (TLS_ALLOWED_CLIENTS). A 502, not the 403 itself: the frontend's caller is not the
+		// one refused, and nothing it changes would help.
+		f.Status, f.Error = http.StatusBadGateway, "backend refused the frontend's identity (403)"
 	case errors.Is(err, errBadAnswer):
 		f.Status, f.Error = http.StatusBadGateway, "backend answered with an error or an unexpected body"
 	default:

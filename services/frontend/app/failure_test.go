@@ -108,6 +108,13 @@ func TestFailure(t *testing.T) {
 			wantStatus: http.StatusBadGateway, wantError: "backend answered with an error or an unexpected body",
 		},
 		{
+			name: "answers 403",
+			resolver: func(t *testing.T) httpclient.Resolver {
+				return at(answering(t, http.StatusForbidden, `{"error":"client certificate identity not allowed","status":403}`))
+			},
+			wantStatus: http.StatusBadGateway, wantError: "backend refused the frontend's identity (403)",
+		},
+		{
 			name: "answers something other than an identity",
 			resolver: func(t *testing.T) httpclient.Resolver {
 				return at(answering(t, http.StatusOK, `{"hello":"world"}`))
@@ -183,6 +190,7 @@ func TestFailureTLS(t *testing.T) {
 		{"other name", func(t *testing.T) *tlstest.Leaf { return ca.Issue(t, []string{"other-service"}) }, "backend certificate name mismatch"},
 		{"expired", func(t *testing.T) *tlstest.Leaf { return ca.Issue(t, names, tlstest.Expired()) }, "backend certificate expired"},
 		{"plain HTTP", nil, "backend TLS handshake failed"},
+		{"client certificate required", func(t *testing.T) *tlstest.Leaf { return ca.Issue(t, names) }, "backend refused our client certificate"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -193,6 +201,9 @@ func TestFailureTLS(t *testing.T) {
 			srv.Config.ErrorLog = log.New(io.Discard, "", 0)
 			if tt.leaf != nil {
 				srv.TLS = &tls.Config{Certificates: []tls.Certificate{tt.leaf(t).TLSCertificate(t)}}
+				if tt.name == "client certificate required" {
+					srv.TLS.ClientAuth = tls.RequireAnyClientCert // and the client has none
+				}
 				srv.StartTLS()
 			} else {
 				srv.Start()
