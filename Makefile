@@ -61,7 +61,8 @@ load:
 
 ## bench-compare: backend alone, frontend -> backend and httputil.ReverseProxy -> backend on
 ## loopback, each at max rate with 8 requests in flight, in 3 rounds; prints the medians.
-## COMPARE_FLAGS adds or overrides flags, e.g. COMPARE_FLAGS='-rate 2000' for a fixed rate.
+## COMPARE_FLAGS adds or overrides flags, e.g. COMPARE_FLAGS='-rate 2000' for a fixed rate, or
+## COMPARE_FLAGS=-tls for two more rows: frontend -> backend over HTTPS and over mutual TLS.
 COMPARE_FLAGS ?=
 bench-compare:
 	go run ./tools/cmd/load -bench-compare -rate 0 -max-workers 8 -duration 5s -rounds 3 $(COMPARE_FLAGS)

@@ -39,7 +39,20 @@ type CA struct {
 // NewCA returns a fresh self-signed CA, valid from an hour ago for a day. It fails t on error.
 func NewCA(t testing.TB) *CA {
 	t.Helper()
-	key := newKey(t)
+	ca, err := GenerateCA()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ca
+}
+
+// GenerateCA is NewCA for a program that is not a test, such as the load harness, which
+// makes certificates for an HTTPS run of the local pair.
+func GenerateCA() (*CA, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, fmt.Errorf("generate key: %w", err)
+	}
 	tmpl := &x509.Certificate{
 		SerialNumber:          big.NewInt(serials.Add(1)),
 		Subject:               pkix.Name{CommonName: "svc2svc test CA"},
@@ -51,13 +64,13 @@ func NewCA(t testing.TB) *CA {
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
 	if err != nil {
-		t.Fatalf("create CA: %v", err)
+		return nil, fmt.Errorf("create CA: %w", err)
 	}
 	cert, err := x509.ParseCertificate(der)
 	if err != nil {
-		t.Fatalf("parse CA: %v", err)
+		return nil, fmt.Errorf("parse CA: %w", err)
 	}
-	return &CA{Cert: cert, PEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), key: key}
+	return &CA{Cert: cert, PEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), key: key}, nil
 }
 
 // Leaf is a certificate signed by a CA, with its key, PEM-encoded as a Secret holds them.
@@ -80,11 +93,23 @@ func Expired() LeafOption {
 }
 
 // Issue signs a server and client certificate for names (DNS names, IP addresses, or URIs
-// such as a SPIFFE ID, spiffe://cluster.local/ns/default/sa/frontend), valid
-// from an hour ago for a day unless opts say otherwise. It fails t on error.
+// such as a SPIFFE ID, spiffe://cluster.local/ns/default/sa/frontend), valid from an hour
+// ago for a day unless opts say otherwise. It fails t on error.
 func (ca *CA) Issue(t testing.TB, names []string, opts ...LeafOption) *Leaf {
 	t.Helper()
-	key := newKey(t)
+	l, err := ca.Sign(names, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+// Sign is Issue for a program that is not a test.
+func (ca *CA) Sign(names []string, opts ...LeafOption) (*Leaf, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, fmt.Errorf("generate key: %w", err)
+	}
 	tmpl := &x509.Certificate{
 		SerialNumber: big.NewInt(serials.Add(1)),
 		Subject:      pkix.Name{CommonName: names[0]},
@@ -107,21 +132,21 @@ func (ca *CA) Issue(t testing.TB, names []string, opts ...LeafOption) *Leaf {
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.Cert, &key.PublicKey, ca.key)
 	if err != nil {
-		t.Fatalf("issue %v: %v", names, err)
+		return nil, fmt.Errorf("issue %v: %w", names, err)
 	}
 	cert, err := x509.ParseCertificate(der)
 	if err != nil {
-		t.Fatalf("parse %v: %v", names, err)
+		return nil, fmt.Errorf("parse %v: %w", names, err)
 	}
 	keyDER, err := x509.MarshalECPrivateKey(key)
 	if err != nil {
-		t.Fatalf("marshal key: %v", err)
+		return nil, fmt.Errorf("marshal key: %w", err)
 	}
 	return &Leaf{
 		Cert:    cert,
 		CertPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
 		KeyPEM:  pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}),
-	}
+	}, nil
 }
 
 // TLSCertificate returns the leaf as a tls.Certificate, for a server made by hand.
@@ -189,13 +214,4 @@ func (d *SecretDir) Swap(t testing.TB, files map[string][]byte) {
 // Files returns the files of a kubernetes.io/tls Secret holding leaf and ca's bundle.
 func Files(leaf *Leaf, ca *CA) map[string][]byte {
 	return map[string][]byte{"tls.crt": leaf.CertPEM, "tls.key": leaf.KeyPEM, "ca.crt": ca.PEM}
-}
-
-func newKey(t testing.TB) *ecdsa.PrivateKey {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatalf("generate key: %v", err)
-	}
-	return key
 }

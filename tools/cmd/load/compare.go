@@ -13,11 +13,13 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"os"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/svc2svc/svc2svc/pkg/tlstest"
 	"github.com/svc2svc/svc2svc/tools/internal/localpair"
 )
 
@@ -26,7 +28,14 @@ import (
 const (
 	goalThroughput = 0.9  // frontend throughput at least this times the proxy's
 	goalP99        = 0.10 // frontend p99 at most this much above the proxy's
+	// goalTLS is the HTTPS (and mutual TLS) pair's throughput at least this times the plain
+	// pair's: with keep-alive, TLS costs record encryption, not a handshake per call.
+	goalTLS = 0.8
 )
+
+// frontendID is the identity of the frontend's client certificate in the -tls comparison, a
+// SPIFFE ID as a mesh or cert-manager's CSI driver would issue.
+const frontendID = "spiffe://cluster.local/ns/local/sa/frontend"
 
 // hop is one of the compared targets.
 type hop struct {
@@ -60,18 +69,31 @@ type ComparisonRow struct {
 func benchCompare(ctx context.Context, o options, environ []string, logs, stdout io.Writer) error {
 	pairCtx, stopPair := context.WithCancel(ctx)
 	defer stopPair()
-	pair, err := localpair.Start(pairCtx, localpair.Config{
-		Replicas: 1,
-		Environ:  append(localpair.Inherit(environ), o.pairEnv...),
-		Stdout:   logs,
-	})
-	if err != nil {
-		return fmt.Errorf("start the local pair: %w", err)
-	}
+	var pairs []*localpair.Pair
 	defer func() {
 		stopPair()
-		_ = pair.Wait()
+		for _, p := range pairs {
+			_ = p.Wait()
+		}
 	}()
+	startPair := func(backendEnv, frontendEnv []string) (*localpair.Pair, error) {
+		pair, err := localpair.Start(pairCtx, localpair.Config{
+			Replicas:        1,
+			Environ:         append(localpair.Inherit(environ), o.pairEnv...),
+			BackendEnviron:  backendEnv,
+			FrontendEnviron: frontendEnv,
+			Stdout:          logs,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("start the local pair: %w", err)
+		}
+		pairs = append(pairs, pair)
+		return pair, nil
+	}
+	pair, err := startPair(nil, nil)
+	if err != nil {
+		return err
+	}
 	backendURL := "http://" + pair.BackendAddrs[0]
 	proxyURL, stopProxy, err := startProxy(backendURL)
 	if err != nil {
@@ -83,6 +105,28 @@ func benchCompare(ctx context.Context, o options, environ []string, logs, stdout
 		{"(1) backend", backendURL + o.path},
 		{"(2) frontend -> backend", pair.FrontendURL + o.path},
 		{"(3) ReverseProxy -> backend", proxyURL + o.path},
+	}
+	if o.tls {
+		// Two more pairs: the backend serving HTTPS, then requiring the frontend's
+		// certificate too; the frontend calls each over HTTPS from CLIENT_TLS_DIR.
+		backendDir, frontendDir, err := tlsDirs()
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(filepath.Dir(backendDir))
+		frontendEnv := []string{"CLIENT_TLS_DIR=" + frontendDir}
+		httpsPair, err := startPair([]string{"TLS_DIR=" + backendDir}, frontendEnv)
+		if err != nil {
+			return err
+		}
+		mtlsPair, err := startPair([]string{"TLS_DIR=" + backendDir, "TLS_CLIENT_AUTH=require",
+			"TLS_ALLOWED_CLIENTS=" + frontendID}, frontendEnv)
+		if err != nil {
+			return err
+		}
+		hops = append(hops,
+			hop{"(4) frontend -> HTTPS backend", httpsPair.FrontendURL + o.path},
+			hop{"(5) frontend -> mTLS backend", mtlsPair.FrontendURL + o.path})
 	}
 	load := fmt.Sprintf("%d/s", o.rate)
 	if o.rate == 0 {
@@ -135,12 +179,56 @@ func benchCompare(ctx context.Context, o options, environ []string, logs, stdout
 	ratio, extra := fe.Throughput/rp.Throughput, fe.P99/rp.P99-1
 	fmt.Fprintf(stdout, "\nfrontend vs ReverseProxy: throughput %.2fx (goal >= %.2fx: %s), p99 %+.1f%% (goal <= +%.0f%%: %s)\n",
 		ratio, goalThroughput, met(ratio >= goalThroughput), 100*extra, 100*goalP99, met(extra <= goalP99))
+	if o.tls {
+		for _, row := range cmpRep.Rows[3:] {
+			r := row.Throughput / fe.Throughput
+			fmt.Fprintf(stdout, "%s vs (2): throughput %.2fx (goal >= %.2fx: %s), p99 %+.1f%%\n",
+				row.Name, r, goalTLS, met(r >= goalTLS), 100*(row.P99/fe.P99-1))
+		}
+	}
 	if o.jsonOut != "" {
 		if err := writeFile(o.jsonOut, func(w io.Writer) error { return writeJSON(w, cmpRep) }); err != nil {
 			errs = append(errs, err)
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// tlsDirs writes two directories laid out as kubernetes.io/tls Secrets, signed by one fresh
+// CA, into a new temporary directory: the backend's, for the Service's name, and the
+// frontend's, with its SPIFFE ID as a client certificate.
+func tlsDirs() (backendDir, frontendDir string, err error) {
+	ca, err := tlstest.GenerateCA()
+	if err != nil {
+		return "", "", err
+	}
+	root, err := os.MkdirTemp("", "svc2svc-tls-")
+	if err != nil {
+		return "", "", err
+	}
+	write := func(name string, names ...string) (string, error) {
+		leaf, err := ca.Sign(names)
+		if err != nil {
+			return "", err
+		}
+		dir := filepath.Join(root, name)
+		if err := os.Mkdir(dir, 0o700); err != nil {
+			return "", err
+		}
+		for file, b := range tlstest.Files(leaf, ca) {
+			if err := os.WriteFile(filepath.Join(dir, file), b, 0o600); err != nil {
+				return "", err
+			}
+		}
+		return dir, nil
+	}
+	if backendDir, err = write("backend", tlstest.ServiceNames("backend-service", "local")...); err == nil {
+		frontendDir, err = write("frontend", frontendID)
+	}
+	if err != nil {
+		_ = os.RemoveAll(root)
+	}
+	return backendDir, frontendDir, err
 }
 
 // median summarises a target's rounds by the median of each measure, so one disturbed round

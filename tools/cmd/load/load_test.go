@@ -219,6 +219,22 @@ func TestMarksFromOutside(t *testing.T) {
 	}
 }
 
+// TestBenchCompareTLS runs the comparison with the HTTPS and mutual TLS pairs: every
+// request of theirs succeeds (a certificate refused would fail them all) and each is set
+// against the plain pair.
+func TestBenchCompareTLS(t *testing.T) {
+	t.Parallel()
+	stdout, stderr, err := runLoad(t, nil, "-bench-compare", "-tls", "-rate", "30", "-duration", "300ms", "-rounds", "1", "-warmup", "0s")
+	if err != nil {
+		t.Fatalf("load -bench-compare -tls = %v\n%s\n%s", err, stdout, stderr)
+	}
+	for _, want := range []string{"(4) frontend -> HTTPS backend vs (2): throughput", "(5) frontend -> mTLS backend vs (2): throughput"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("output has no %q:\n%s", want, stdout)
+		}
+	}
+}
+
 func TestBenchCompare(t *testing.T) {
 	t.Parallel()
 	jsonPath := filepath.Join(t.TempDir(), "compare.json")

@@ -43,6 +43,7 @@ type options struct {
 	pairLog string
 
 	benchCompare bool
+	tls          bool
 	rounds       int
 	warmup       time.Duration
 }
@@ -91,6 +92,7 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	})
 	fs.StringVar(&o.pairLog, "pair-log", "", "write the in-process services' logs to this file; default: discard")
 	fs.BoolVar(&o.benchCompare, "bench-compare", false, "compare backend, frontend -> backend and ReverseProxy -> backend on loopback")
+	fs.BoolVar(&o.tls, "tls", false, "with -bench-compare: also frontend -> backend over HTTPS and over mutual TLS, each against (2)")
 	fs.IntVar(&o.rounds, "rounds", 3, "with -bench-compare: rounds over the three targets; the table shows the medians")
 	fs.DurationVar(&o.warmup, "warmup", time.Second, "with -bench-compare: unmeasured load before each measurement")
 	if err := fs.Parse(args); err != nil {
@@ -144,6 +146,9 @@ func (o *options) check() error {
 	}
 	if !strings.HasPrefix(o.path, "/") {
 		errs = append(errs, fmt.Errorf("-path must start with /, got %q", o.path))
+	}
+	if o.tls && !o.benchCompare {
+		errs = append(errs, errors.New("-tls applies only with -bench-compare"))
 	}
 	if o.benchCompare && o.rounds < 1 {
 		errs = append(errs, fmt.Errorf("-rounds must be at least 1, got %d", o.rounds))

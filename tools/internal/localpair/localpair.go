@@ -61,6 +61,10 @@ type Config struct {
 	// Environ is added to every service's environment after the local run's own settings,
 	// so it can change them (LOG_LEVEL, CLIENT_MAX_CONN_AGE, ...).
 	Environ []string
+	// BackendEnviron and FrontendEnviron are added to the backends' and the frontend's
+	// environments only, after Environ: TLS_DIR makes a backend serve HTTPS, but would make
+	// the frontend's own port HTTPS too, where the frontend needs CLIENT_TLS_DIR instead.
+	BackendEnviron, FrontendEnviron []string
 	// Stdout receives every service's log lines, from several goroutines at once (as
 	// os.Stdout allows); nil discards them.
 	Stdout io.Writer
@@ -120,7 +124,7 @@ func (p *Pair) start(cfg Config) error {
 		}
 		addr, err := p.run(name, backend.Run, append([]string{
 			"PORT=" + strconv.Itoa(port), "POD_NAME=" + name, "POD_IP=127.0.0.1",
-		}, common...), cfg.Stdout)
+		}, append(common, cfg.BackendEnviron...)...), cfg.Stdout)
 		if err != nil {
 			return err
 		}
@@ -136,7 +140,7 @@ func (p *Pair) start(cfg Config) error {
 	addr, err := p.run("frontend", frontend.Run, append([]string{
 		"PORT=" + strconv.Itoa(cfg.FrontendPort), "POD_NAME=frontend-1", "POD_IP=127.0.0.1",
 		"DISCOVERY_DNS_SERVER=" + p.dns.Addr(), "DISCOVERY_PORT_NAME=http",
-	}, common...), cfg.Stdout)
+	}, append(common, cfg.FrontendEnviron...)...), cfg.Stdout)
 	if err != nil {
 		return err
 	}
