@@ -77,7 +77,7 @@ type Config struct {
 	// HTTPS too: kubelet probes need scheme: HTTPS. The admin port stays plain HTTP, as
 	// Prometheus scrapes it. Empty means plain HTTP.
 	TLS tlsdir.Config `envPrefix:"TLS_"`
-	// ClientAuth, ClientAuthRequire ("require"), makes Port mutual TLS: a client must present
+	// ClientAuth "require" (ClientAuthRequire) makes Port mutual TLS: a client must present
 	// a certificate that chains to TLS_DIR's ca.crt (re-read like the rest), or the handshake
 	// fails. "off" or empty, the default, asks for none. It needs TLS_DIR with a ca.crt.
 	// Kubelet probes present no certificate, so with it the admin port answers /healthz and
