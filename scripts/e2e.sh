@@ -771,7 +771,7 @@ before="$(restarts backend) $(restarts frontend)"
 # (about a minute, plus jitter) and the backend re-reads it within TLS_RELOAD_INTERVAL (5s); the
 # load runs long enough to cover both. No request may fail and no pod may restart.
 TLS_RATE=${TLS_RATE:-100}
-TLS_LOAD_S=${TLS_LOAD_S:-100}
+TLS_LOAD_S=${TLS_LOAD_S:-110}
 go build -o "$WORK/load" ./tools/cmd/load || fail "go build ./tools/cmd/load"
 "$WORK/load" -target "$URL" -rate "$TLS_RATE" -duration "${TLS_LOAD_S}s" -max-errors 0 -title "certificate renewal under load" \
   -mark "5s=make certs ROTATE=1" -json "$WORK/tls-rotate.json" >"$WORK/tls-rotate.txt" 2>&1 &
