@@ -4,7 +4,7 @@ MODULES := $(shell go list -f '{{.Dir}}/...' -m)
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 BENCHTIME ?= 1s
 
-.PHONY: run test fmt vet staticcheck tidy-check deps-check bench fuzz build e2e check load bench-compare plot probes
+.PHONY: run test fmt vet staticcheck tidy-check deps-check bench fuzz build e2e check load bench-compare plot probes certs
 
 ## run: start 3 backend replicas, a loopback DNS server and the frontend; Ctrl-C stops all.
 run:
@@ -95,6 +95,14 @@ build:
 	mkdir -p bin
 	go build -o bin/backend ./services/backend
 	go build -o bin/frontend ./services/frontend
+
+## certs: a CA (its key stays in .certs/) and the Secrets backend-tls and frontend-tls that
+## k8s/tls mounts, in the current kube context's namespace (or NAMESPACE=...); ROTATE=1 issues
+## new leaf certificates from the same CA, which the pods pick up without a restart.
+NAMESPACE ?=
+ROTATE ?=
+certs:
+	NAMESPACE=$(NAMESPACE) ROTATE=$(ROTATE) bash scripts/certs.sh
 
 ## e2e: build the images, deploy to the current kube context and check the pair end to end.
 e2e:

@@ -41,7 +41,7 @@ REMOTE_NS=svc2svc-remote
 # The namespace where k8s/ is applied with -n; created and deleted by this script.
 SCRATCH_NS=svc2svc-e2e-scratch
 # Every kustomization in k8s/ (k8s/base/ is inside k8s/; the overlays are the rest).
-KUSTOMIZATIONS='k8s k8s/client-job k8s/cross-namespace k8s/endpointslices k8s/env-fallback k8s/headless k8s/observability'
+KUSTOMIZATIONS='k8s k8s/client-job k8s/cross-namespace k8s/endpointslices k8s/env-fallback k8s/headless k8s/observability k8s/tls'
 # Every pod this script creates carries one of these app labels.
 APPS='app in (backend,frontend,backend-client,frontend-remote,frontend-headless,frontend-watch,frontend-envfallback,flood)'
 
@@ -88,6 +88,10 @@ cleanup() {
     local dir left=''
     kubectl delete namespace "$SCRATCH_NS" --ignore-not-found --wait=false 2>&1
     kubectl delete pod flood -n default --ignore-not-found --wait=false 2>&1
+    kubectl delete secret backend-tls frontend-tls -n default --ignore-not-found 2>&1
+    # The HTTPS section's port-forwards and load, if it stopped half-way.
+    # shellcheck disable=SC2086 # one argument per process id
+    [ -z "${TLS_PIDS:-}" ] || kill $TLS_PIDS 2>/dev/null
     # k8s/observability is only dry-run applied: deleting it would delete the pair again.
     for dir in $KUSTOMIZATIONS; do
       [ "$dir" = k8s/observability ] && continue
@@ -704,6 +708,121 @@ else
     fail "a pod labelled app: frontend could not reach the backend: the frontend's policies no longer match its label"
   fi
 fi
+
+# ---------------------------------------------------------------------------------------------
+say "HTTPS (k8s/tls/ and make certs): GET / over https://backend-service, then a certificate renewal under load"
+# scripts/certs.sh makes a CA in $WORK (its key stays there) and the Secrets backend-tls and
+# frontend-tls; k8s/tls replaces the pair with one that serves and calls over HTTPS.
+CERTS=$WORK/certs
+CERTS_DIR=$CERTS NAMESPACE=default bash scripts/certs.sh || fail "scripts/certs.sh"
+kubectl apply -k "$(overlay k8s/tls)"
+rollout default backend-deployment
+rollout default frontend-deployment
+for _ in $(seq 1 15); do
+  json=$(http_get "$URL/" -H 'Accept: application/json') || fail "GET $URL/ with k8s/tls applied"
+  jq -e '.discovery.scheme == "https"' >/dev/null <<<"$json" && break
+  sleep 2
+done
+echo "$json"
+expect "k8s/tls: GET / through the NodePort answers from a backend pod, called over https" "$json" \
+  '.discovery.scheme == "https" and .discovery.name == "backend-service" and (.backend.pod | IN($pods[]))' \
+  --argjson pods "$(ready_pods default backend)"
+# The serving certificate, read from each backend pod through kubectl port-forward (the
+# kubelet's stream into the pod, so no NetworkPolicy is in the way and no tool is needed in the
+# distroless image), checked against the CA for the name the frontend checks.
+tls_pods=$(ready_pods default backend | jq -r '.[]')
+pf_pids=()
+declare -A pf_port
+for pod in $tls_pods; do
+  kubectl port-forward "pod/$pod" 0:8080 >"$WORK/pf-$pod" 2>&1 &
+  pf_pids+=($!)
+done
+TLS_PIDS="${pf_pids[*]}"
+for pod in $tls_pods; do
+  for _ in $(seq 1 50); do
+    pf_port[$pod]=$(sed -n 's/^Forwarding from 127.0.0.1:\([0-9]*\) .*/\1/p' "$WORK/pf-$pod")
+    [ -z "${pf_port[$pod]}" ] || break
+    sleep 0.2
+  done
+  [ -n "${pf_port[$pod]}" ] || fail "kubectl port-forward pod/$pod 0:8080: $(cat "$WORK/pf-$pod")"
+done
+# serial POD prints the serial of the certificate POD serves on 8080, verified for backend-service.
+# Nothing (not a failure) when the handshake or the verification fails.
+serial() {
+  { openssl s_client -connect "127.0.0.1:${pf_port[$1]}" -servername backend-service -CAfile "$CERTS/ca.crt" \
+    -verify_hostname backend-service -verify_return_error </dev/null 2>/dev/null |
+    openssl x509 -noout -serial 2>/dev/null | sed 's/^serial=//'; } || true
+}
+want_old=$(openssl x509 -noout -serial -in "$CERTS/default/backend.crt" | sed 's/^serial=//')
+for pod in $tls_pods; do
+  s=$(serial "$pod")
+  [ "$s" = "$want_old" ] && pass "backend $pod serves certificate $s on 8080, valid for backend-service under the CA" ||
+    fail "backend $pod serves '$s' on 8080 (want $want_old, verified for backend-service)"
+done
+# restarts APP: each pod's name and restart count.
+restarts() {
+  kubectl get pods -l "app=$1" -o json | jq -c '[.items[] | select(.metadata.deletionTimestamp == null)
+    | {(.metadata.name): ([.status.containerStatuses[].restartCount] | add)}] | add'
+}
+before="$(restarts backend) $(restarts frontend)"
+
+# A renewal under load: new leaf certificates from the same CA while the harness sends
+# $TLS_RATE/s through the NodePort. The kubelet updates the mounted Secret within its sync period
+# (about a minute, plus jitter) and the backend re-reads it within TLS_RELOAD_INTERVAL (5s); the
+# load runs long enough to cover both. No request may fail and no pod may restart.
+TLS_RATE=${TLS_RATE:-100}
+TLS_LOAD_S=${TLS_LOAD_S:-110}
+go build -o "$WORK/load" ./tools/cmd/load || fail "go build ./tools/cmd/load"
+"$WORK/load" -target "$URL" -rate "$TLS_RATE" -duration "${TLS_LOAD_S}s" -max-errors 0 -title "certificate renewal under load" \
+  -mark "5s=make certs ROTATE=1" -json "$WORK/tls-rotate.json" >"$WORK/tls-rotate.txt" 2>&1 &
+load_pid=$!
+TLS_PIDS="${pf_pids[*]} $load_pid"
+load_start=$(date +%s.%N)
+sleep 5
+t0=$(date +%s.%N)
+CERTS_DIR=$CERTS NAMESPACE=default ROTATE=1 bash scripts/certs.sh || fail "scripts/certs.sh with ROTATE=1"
+want_new=$(openssl x509 -noout -serial -in "$CERTS/default/backend.crt" | sed 's/^serial=//')
+[ "$want_new" != "$want_old" ] || fail "ROTATE=1 kept serial $want_old"
+declare -A seen_at
+while :; do
+  now=$(awk -v n="$(date +%s.%N)" -v s="$t0" 'BEGIN { printf "%.1f", n - s }')
+  left=0
+  for pod in $tls_pods; do
+    [ -z "${seen_at[$pod]:-}" ] || continue
+    if [ "$(serial "$pod")" = "$want_new" ]; then seen_at[$pod]=$now; else left=$((left + 1)); fi
+  done
+  [ "$left" = 0 ] && break
+  awk -v n="$now" 'BEGIN { exit !(n < 150) }' || fail "certificate renewal: after ${now}s $left backend pod(s) still serve $want_old, not $want_new"
+  sleep 1
+done
+last=0
+for pod in $tls_pods; do
+  echo "$pod serves $want_new ${seen_at[$pod]}s after make certs ROTATE=1"
+  last=$(awk -v a="$last" -v b="${seen_at[$pod]}" 'BEGIN { print (b > a) ? b : a }')
+done
+kill "${pf_pids[@]}" 2>/dev/null || true
+wait "$load_pid" || fail "certificate renewal under load: failed requests: $(cat "$WORK/tls-rotate.txt")"
+TLS_PIDS=
+cat "$WORK/tls-rotate.txt"
+covered=$(awk -v s="$load_start" -v t="$t0" -v l="$last" -v d="$TLS_LOAD_S" 'BEGIN { print (t - s + l <= d) ? "yes" : "no" }')
+[ "$covered" = yes ] || fail "certificate renewal: the last pod changed certificate ${last}s after make certs, after the ${TLS_LOAD_S}s load ended: raise TLS_LOAD_S"
+after="$(restarts backend) $(restarts frontend)"
+[ "$after" = "$before" ] || fail "certificate renewal: pods changed or restarted: before $before, after $after"
+jq -e '.requests > 0 and .succeeded == .requests' "$WORK/tls-rotate.json" >/dev/null ||
+  fail "certificate renewal under load: $(jq -c '{requests, succeeded, status_codes}' "$WORK/tls-rotate.json")"
+pass "certificate renewal: every backend pod served the new certificate ($want_old -> $want_new) at most ${last}s after make certs ROTATE=1; $(jq .requests "$WORK/tls-rotate.json") requests at ${TLS_RATE}/s during it, none failed; no pod restarted: $after"
+
+# Back to the plain pair, which the rest expects: kubectl apply drops the fields k8s/tls added.
+kubectl apply -k "$(overlay k8s)"
+rollout default backend-deployment
+rollout default frontend-deployment
+for _ in $(seq 1 15); do
+  json=$(http_get "$URL/" -H 'Accept: application/json') || fail "GET $URL/ after restoring k8s/"
+  jq -e '.discovery.scheme == "http"' >/dev/null <<<"$json" && break
+  sleep 2
+done
+expect "k8s/ restored: GET / through the NodePort calls the backend over http again" "$json" '.discovery.scheme == "http"'
+kubectl delete secret backend-tls frontend-tls --ignore-not-found
 
 # ---------------------------------------------------------------------------------------------
 SKAFFOLD=${SKAFFOLD:-$(command -v skaffold || true)}
