@@ -13,13 +13,11 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"os"
-	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
 	"time"
 
-	"github.com/svc2svc/svc2svc/pkg/tlstest"
 	"github.com/svc2svc/svc2svc/tools/internal/localpair"
 )
 
@@ -32,10 +30,6 @@ const (
 	// pair's: with keep-alive, TLS costs record encryption, not a handshake per call.
 	goalTLS = 0.8
 )
-
-// frontendID is the identity of the frontend's client certificate in the -tls comparison, a
-// SPIFFE ID as a mesh or cert-manager's CSI driver would issue.
-const frontendID = "spiffe://cluster.local/ns/local/sa/frontend"
 
 // hop is one of the compared targets.
 type hop struct {
@@ -76,13 +70,12 @@ func benchCompare(ctx context.Context, o options, environ []string, logs, stdout
 			_ = p.Wait()
 		}
 	}()
-	startPair := func(backendEnv, frontendEnv []string) (*localpair.Pair, error) {
+	startPair := func(mode localpair.TLS) (*localpair.Pair, error) {
 		pair, err := localpair.Start(pairCtx, localpair.Config{
-			Replicas:        1,
-			Environ:         append(localpair.Inherit(environ), o.pairEnv...),
-			BackendEnviron:  backendEnv,
-			FrontendEnviron: frontendEnv,
-			Stdout:          logs,
+			Replicas: 1,
+			Environ:  append(localpair.Inherit(environ), o.pairEnv...),
+			TLS:      mode,
+			Stdout:   logs,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("start the local pair: %w", err)
@@ -90,7 +83,7 @@ func benchCompare(ctx context.Context, o options, environ []string, logs, stdout
 		pairs = append(pairs, pair)
 		return pair, nil
 	}
-	pair, err := startPair(nil, nil)
+	pair, err := startPair(localpair.TLSOff)
 	if err != nil {
 		return err
 	}
@@ -108,19 +101,12 @@ func benchCompare(ctx context.Context, o options, environ []string, logs, stdout
 	}
 	if o.tls {
 		// Two more pairs: the backend serving HTTPS, then requiring the frontend's
-		// certificate too; the frontend calls each over HTTPS from CLIENT_TLS_DIR.
-		backendDir, frontendDir, err := tlsDirs()
+		// certificate too; the frontend calls each over HTTPS (certificates from localpair).
+		httpsPair, err := startPair(localpair.TLSOn)
 		if err != nil {
 			return err
 		}
-		defer os.RemoveAll(filepath.Dir(backendDir))
-		frontendEnv := []string{"CLIENT_TLS_DIR=" + frontendDir}
-		httpsPair, err := startPair([]string{"TLS_DIR=" + backendDir}, frontendEnv)
-		if err != nil {
-			return err
-		}
-		mtlsPair, err := startPair([]string{"TLS_DIR=" + backendDir, "TLS_CLIENT_AUTH=require",
-			"TLS_ALLOWED_CLIENTS=" + frontendID}, frontendEnv)
+		mtlsPair, err := startPair(localpair.TLSMutual)
 		if err != nil {
 			return err
 		}
@@ -192,43 +178,6 @@ func benchCompare(ctx context.Context, o options, environ []string, logs, stdout
 		}
 	}
 	return errors.Join(errs...)
-}
-
-// tlsDirs writes two directories laid out as kubernetes.io/tls Secrets, signed by one fresh
-// CA, into a new temporary directory: the backend's, for the Service's name, and the
-// frontend's, with its SPIFFE ID as a client certificate.
-func tlsDirs() (backendDir, frontendDir string, err error) {
-	ca, err := tlstest.GenerateCA()
-	if err != nil {
-		return "", "", err
-	}
-	root, err := os.MkdirTemp("", "svc2svc-tls-")
-	if err != nil {
-		return "", "", err
-	}
-	write := func(name string, names ...string) (string, error) {
-		leaf, err := ca.Sign(names)
-		if err != nil {
-			return "", err
-		}
-		dir := filepath.Join(root, name)
-		if err := os.Mkdir(dir, 0o700); err != nil {
-			return "", err
-		}
-		for file, b := range tlstest.Files(leaf, ca) {
-			if err := os.WriteFile(filepath.Join(dir, file), b, 0o600); err != nil {
-				return "", err
-			}
-		}
-		return dir, nil
-	}
-	if backendDir, err = write("backend", tlstest.ServiceNames("backend-service", "local")...); err == nil {
-		frontendDir, err = write("frontend", frontendID)
-	}
-	if err != nil {
-		_ = os.RemoveAll(root)
-	}
-	return backendDir, frontendDir, err
 }
 
 // median summarises a target's rounds by the median of each measure, so one disturbed round

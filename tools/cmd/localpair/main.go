@@ -24,10 +24,12 @@ func main() {
 	}
 }
 
-// settings are the knobs of the local run: they move it off ports that are taken.
+// settings are the knobs of the local run: they move it off ports that are taken, and TLS
+// (0, 1 or mtls) makes the frontend call the backends over HTTPS or mutual TLS.
 type settings struct {
-	FrontendPort    int `env:"FRONTEND_PORT" envDefault:"8080" min:"1" max:"65535"`
-	BackendBasePort int `env:"BACKEND_BASE_PORT" envDefault:"8081" min:"1" max:"65533"`
+	FrontendPort    int           `env:"FRONTEND_PORT" envDefault:"8080" min:"1" max:"65535"`
+	BackendBasePort int           `env:"BACKEND_BASE_PORT" envDefault:"8081" min:"1" max:"65533"`
+	TLS             localpair.TLS `env:"TLS"`
 }
 
 func run(ctx context.Context, environ []string, stdout io.Writer) error {
@@ -40,13 +42,21 @@ func run(ctx context.Context, environ []string, stdout io.Writer) error {
 		BackendBasePort: s.BackendBasePort,
 		FrontendPort:    s.FrontendPort,
 		Environ:         localpair.Inherit(environ),
+		TLS:             s.TLS,
 		Stdout:          stdout,
 	})
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "\nsvc2svc is running: frontend http://localhost:%d  backends 127.0.0.1:%d-%d  dns %s\n"+
+	backends := "backends"
+	switch s.TLS {
+	case localpair.TLSOn:
+		backends = "HTTPS backends"
+	case localpair.TLSMutual:
+		backends = "mutual TLS backends"
+	}
+	fmt.Fprintf(stdout, "\nsvc2svc is running: frontend http://localhost:%d  %s 127.0.0.1:%d-%d  dns %s\n"+
 		"try: curl localhost:%d   or   curl 'localhost:%d/api/spread?n=30'   (Ctrl-C stops everything)\n\n",
-		s.FrontendPort, s.BackendBasePort, s.BackendBasePort+2, pair.DNSAddr, s.FrontendPort, s.FrontendPort)
+		s.FrontendPort, backends, s.BackendBasePort, s.BackendBasePort+2, pair.DNSAddr, s.FrontendPort, s.FrontendPort)
 	return pair.Wait()
 }

@@ -16,6 +16,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"path/filepath"
 	"strconv"
 	"sync"
 	"time"
@@ -24,6 +25,7 @@ import (
 
 	"github.com/svc2svc/svc2svc/pkg/dnstest"
 	"github.com/svc2svc/svc2svc/pkg/service"
+	"github.com/svc2svc/svc2svc/pkg/tlstest"
 	backend "github.com/svc2svc/svc2svc/services/backend/app"
 	frontend "github.com/svc2svc/svc2svc/services/frontend/app"
 )
@@ -65,6 +67,10 @@ type Config struct {
 	// environments only, after Environ: TLS_DIR makes a backend serve HTTPS, but would make
 	// the frontend's own port HTTPS too, where the frontend needs CLIENT_TLS_DIR instead.
 	BackendEnviron, FrontendEnviron []string
+	// TLS makes the backends serve HTTPS (TLSOn) and also require the frontend's client
+	// certificate (TLSMutual), from certificates Start writes to a temporary directory that
+	// Wait removes; the zero value is plain HTTP.
+	TLS TLS
 	// Stdout receives every service's log lines, from several goroutines at once (as
 	// os.Stdout allows); nil discards them.
 	Stdout io.Writer
@@ -79,10 +85,11 @@ type Pair struct {
 	// DNSAddr is the loopback DNS server's address.
 	DNSAddr string
 
-	dns    *dnstest.Server
-	cancel context.CancelCauseFunc
-	ctx    context.Context
-	wg     sync.WaitGroup
+	dns     *dnstest.Server
+	tlsRoot string // the certificates' temporary directory, if any
+	cancel  context.CancelCauseFunc
+	ctx     context.Context
+	wg      sync.WaitGroup
 }
 
 // Start runs the pair until ctx is done and returns once every service listens.
@@ -109,11 +116,97 @@ func Start(ctx context.Context, cfg Config) (*Pair, error) {
 	return p, nil
 }
 
+// TLS says how the frontend calls the backends.
+type TLS string
+
+const (
+	// TLSOff is plain HTTP.
+	TLSOff TLS = ""
+	// TLSOn makes the backends serve HTTPS (TLS_DIR) for backend-service; the frontend checks
+	// it (CLIENT_TLS_DIR) and presents its client certificate, which nobody asks for.
+	TLSOn TLS = "https"
+	// TLSMutual is TLSOn with the backends requiring the frontend's certificate and admitting
+	// FrontendID only (TLS_CLIENT_AUTH=require, TLS_ALLOWED_CLIENTS).
+	TLSMutual TLS = "mtls"
+)
+
+// FrontendID is the SPIFFE ID of the frontend's client certificate under TLS.
+const FrontendID = "spiffe://cluster.local/ns/local/sa/frontend"
+
+// UnmarshalText reads the TLS setting of make run: "" or 0 is TLSOff, 1 (or https) TLSOn,
+// mtls TLSMutual.
+func (t *TLS) UnmarshalText(b []byte) error {
+	switch string(b) {
+	case "", "0":
+		*t = TLSOff
+	case "1", string(TLSOn):
+		*t = TLSOn
+	case string(TLSMutual):
+		*t = TLSMutual
+	default:
+		return errors.New("want 0 (off), 1 (https) or mtls")
+	}
+	return nil
+}
+
+// tlsEnviron writes the certificates of cfg.TLS into a new temporary directory (p.tlsRoot):
+// a fresh CA, the backends' certificate for backend-service, the frontend's for FrontendID.
+// It returns the backends' and the frontend's TLS variables.
+func (p *Pair) tlsEnviron(mode TLS) (backendEnv, frontendEnv []string, err error) {
+	if mode != TLSOn && mode != TLSMutual {
+		return nil, nil, fmt.Errorf("unknown TLS mode %q", mode)
+	}
+	ca, err := tlstest.GenerateCA()
+	if err != nil {
+		return nil, nil, err
+	}
+	if p.tlsRoot, err = os.MkdirTemp("", "svc2svc-tls-"); err != nil {
+		return nil, nil, err
+	}
+	write := func(name string, names ...string) (string, error) {
+		leaf, err := ca.Sign(names)
+		if err != nil {
+			return "", err
+		}
+		dir := filepath.Join(p.tlsRoot, name)
+		if err := os.Mkdir(dir, 0o700); err != nil {
+			return "", err
+		}
+		for file, b := range tlstest.Files(leaf, ca) {
+			if err := os.WriteFile(filepath.Join(dir, file), b, 0o600); err != nil {
+				return "", err
+			}
+		}
+		return dir, nil
+	}
+	backendDir, err := write("backend", tlstest.ServiceNames("backend-service", "local")...)
+	if err != nil {
+		return nil, nil, err
+	}
+	frontendDir, err := write("frontend", FrontendID)
+	if err != nil {
+		return nil, nil, err
+	}
+	backendEnv = []string{"TLS_DIR=" + backendDir}
+	if mode == TLSMutual {
+		backendEnv = append(backendEnv, "TLS_CLIENT_AUTH=require", "TLS_ALLOWED_CLIENTS="+FrontendID)
+	}
+	return backendEnv, []string{"CLIENT_TLS_DIR=" + frontendDir}, nil
+}
+
 func (p *Pair) start(cfg Config) error {
 	hostname, _ := os.Hostname()
 	// The local run stops at once: there is no load balancer to drain.
 	// ADMIN_PORT=0: several services share the machine; each logs where its /metrics is.
 	common := append([]string{"LISTEN_HOST=127.0.0.1", "ADMIN_PORT=0", "DRAIN_DELAY=0s", "POD_NAMESPACE=local", "NODE_NAME=" + hostname}, cfg.Environ...)
+	backendEnv, frontendEnv := cfg.BackendEnviron, cfg.FrontendEnviron
+	if cfg.TLS != TLSOff {
+		b, f, err := p.tlsEnviron(cfg.TLS)
+		if err != nil {
+			return fmt.Errorf("write the TLS certificates: %w", err)
+		}
+		backendEnv, frontendEnv = append(b, backendEnv...), append(f, frontendEnv...)
+	}
 
 	var targets []dnstest.SRV
 	for i := range cfg.Replicas {
@@ -124,7 +217,7 @@ func (p *Pair) start(cfg Config) error {
 		}
 		addr, err := p.run(name, backend.Run, append([]string{
 			"PORT=" + strconv.Itoa(port), "POD_NAME=" + name, "POD_IP=127.0.0.1",
-		}, append(common, cfg.BackendEnviron...)...), cfg.Stdout)
+		}, append(common, backendEnv...)...), cfg.Stdout)
 		if err != nil {
 			return err
 		}
@@ -140,7 +233,7 @@ func (p *Pair) start(cfg Config) error {
 	addr, err := p.run("frontend", frontend.Run, append([]string{
 		"PORT=" + strconv.Itoa(cfg.FrontendPort), "POD_NAME=frontend-1", "POD_IP=127.0.0.1",
 		"DISCOVERY_DNS_SERVER=" + p.dns.Addr(), "DISCOVERY_PORT_NAME=http",
-	}, append(common, cfg.FrontendEnviron...)...), cfg.Stdout)
+	}, append(common, frontendEnv...)...), cfg.Stdout)
 	if err != nil {
 		return err
 	}
@@ -178,6 +271,9 @@ func (p *Pair) Wait() error {
 	<-p.ctx.Done()
 	p.wg.Wait()
 	p.dns.Close()
+	if p.tlsRoot != "" {
+		_ = os.RemoveAll(p.tlsRoot)
+	}
 	if cause := context.Cause(p.ctx); cause != nil && !errors.Is(cause, context.Canceled) {
 		return cause
 	}

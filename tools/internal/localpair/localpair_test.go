@@ -2,6 +2,7 @@ package localpair_test
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"net"
 	"net/http"
@@ -56,6 +57,73 @@ func TestStart(t *testing.T) {
 	}
 	if strings.Contains(logs.String(), `"http request"`) {
 		t.Errorf("logs have access log lines with LOG_LEVEL=warn from Environ:\n%s", logs.String())
+	}
+}
+
+// TestStartTLS runs the pair over HTTPS and mutual TLS: the frontend reaches a backend with
+// scheme https, and under mutual TLS a client without a certificate does not.
+func TestStartTLS(t *testing.T) {
+	t.Parallel()
+	for _, mode := range []localpair.TLS{localpair.TLSOn, localpair.TLSMutual} {
+		t.Run(string(mode), func(t *testing.T) {
+			t.Parallel()
+			ctx, cancel := context.WithCancel(context.Background())
+			var logs servicetest.Buffer
+			pair, err := localpair.Start(ctx, localpair.Config{Replicas: 1, TLS: mode, Environ: []string{"LOG_LEVEL=warn"}, Stdout: &logs})
+			if err != nil {
+				cancel()
+				t.Fatalf("Start = %v", err)
+			}
+			defer func() {
+				cancel()
+				if err := pair.Wait(); err != nil {
+					t.Errorf("Wait after cancel = %v, want nil", err)
+				}
+			}()
+
+			client := &http.Client{Transport: &http.Transport{}}
+			defer client.CloseIdleConnections()
+			req, _ := http.NewRequest(http.MethodGet, pair.FrontendURL+"/", nil)
+			req.Header.Set("Accept", "application/json")
+			res, err := client.Do(req)
+			if err != nil {
+				t.Fatalf("GET %s = %v", pair.FrontendURL, err)
+			}
+			var v struct {
+				Backend   struct{ Pod string }
+				Discovery struct{ Scheme string }
+			}
+			err = json.NewDecoder(res.Body).Decode(&v)
+			res.Body.Close()
+			if err != nil || res.StatusCode != http.StatusOK || v.Discovery.Scheme != "https" || v.Backend.Pod != "backend-1" {
+				t.Fatalf("GET / = %d %+v (%v), want 200 from backend-1 over https\n%s", res.StatusCode, v, err, logs.String())
+			}
+
+			// Straight to the backend, trusting any certificate but presenting none.
+			anon := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
+			defer anon.CloseIdleConnections()
+			res, err = anon.Get("https://" + pair.BackendAddrs[0] + "/")
+			if err == nil {
+				res.Body.Close()
+			}
+			if refused := err != nil; refused != (mode == localpair.TLSMutual) {
+				t.Errorf("GET https://backend-1/ without a client certificate = %v, want refused only under mtls", err)
+			}
+		})
+	}
+}
+
+func TestTLSUnmarshalText(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]localpair.TLS{"": localpair.TLSOff, "0": localpair.TLSOff, "1": localpair.TLSOn, "https": localpair.TLSOn, "mtls": localpair.TLSMutual} {
+		var got localpair.TLS
+		if err := got.UnmarshalText([]byte(in)); err != nil || got != want {
+			t.Errorf("UnmarshalText(%q) = %q, %v, want %q", in, got, err, want)
+		}
+	}
+	var got localpair.TLS
+	if err := got.UnmarshalText([]byte("yes")); err == nil {
+		t.Errorf("UnmarshalText(yes) = %q, nil, want an error", got)
 	}
 }
 
