@@ -797,7 +797,12 @@ func BenchmarkGet(b *testing.B) {
 	addr := startServer(b, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.WriteString(w, "ok")
 	}))
-	c := newClient(b, httpclient.Config{}, httpclient.Deps{Resolver: fixed(addr)})
+	benchGets(b, newClient(b, httpclient.Config{}, httpclient.Deps{Resolver: fixed(addr)}))
+}
+
+// benchGets calls GET / on c until the benchmark has measured enough, failing on any error.
+func benchGets(b *testing.B, c *httpclient.Client) {
+	b.Helper()
 	ctx := b.Context()
 	b.ReportAllocs()
 	for b.Loop() {

@@ -181,15 +181,7 @@ func BenchmarkGetTLS(b *testing.B) {
 	ca := tlstest.NewCA(b)
 	addr := startTLSServer(b, ca.Issue(b, []string{service}))
 	cfg, handshakes := countHandshakes(clientTLS(b, ca))
-	c := newClient(b, httpclient.Config{}, httpclient.Deps{Resolver: fixed(addr), TLS: cfg})
-	ctx := b.Context()
-	b.ReportAllocs()
-	for b.Loop() {
-		res, err := c.Get(ctx, "/")
-		if err != nil || res.Status != http.StatusOK {
-			b.Fatalf("Get = %+v, %v", res, err)
-		}
-	}
+	benchGets(b, newClient(b, httpclient.Config{}, httpclient.Deps{Resolver: fixed(addr), TLS: cfg}))
 	b.ReportMetric(float64(handshakes.Load())/float64(b.N), "handshakes/op")
 }
 

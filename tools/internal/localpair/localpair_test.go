@@ -29,20 +29,9 @@ func TestStart(t *testing.T) {
 	client := &http.Client{Transport: &http.Transport{}}
 	seen := map[string]bool{}
 	for range 4 {
-		req, _ := http.NewRequest(http.MethodGet, pair.FrontendURL+"/", nil)
-		req.Header.Set("Accept", "application/json")
-		res, err := client.Do(req)
-		if err != nil {
-			t.Fatalf("GET %s = %v", pair.FrontendURL, err)
-		}
-		var v struct {
-			Backend   struct{ Pod string }
-			Discovery struct{ Source string }
-		}
-		err = json.NewDecoder(res.Body).Decode(&v)
-		res.Body.Close()
-		if err != nil || res.StatusCode != http.StatusOK || v.Discovery.Source != "dns" {
-			t.Fatalf("GET / = %d %+v (%v), want 200 through dns", res.StatusCode, v, err)
+		v, status, err := getView(t, client, pair.FrontendURL)
+		if err != nil || status != http.StatusOK || v.Discovery.Source != "dns" {
+			t.Fatalf("GET / = %d %+v (%v), want 200 through dns", status, v, err)
 		}
 		seen[v.Backend.Pod] = true
 	}
@@ -83,26 +72,15 @@ func TestStartTLS(t *testing.T) {
 
 			client := &http.Client{Transport: &http.Transport{}}
 			defer client.CloseIdleConnections()
-			req, _ := http.NewRequest(http.MethodGet, pair.FrontendURL+"/", nil)
-			req.Header.Set("Accept", "application/json")
-			res, err := client.Do(req)
-			if err != nil {
-				t.Fatalf("GET %s = %v", pair.FrontendURL, err)
-			}
-			var v struct {
-				Backend   struct{ Pod string }
-				Discovery struct{ Scheme string }
-			}
-			err = json.NewDecoder(res.Body).Decode(&v)
-			res.Body.Close()
-			if err != nil || res.StatusCode != http.StatusOK || v.Discovery.Scheme != "https" || v.Backend.Pod != "backend-1" {
-				t.Fatalf("GET / = %d %+v (%v), want 200 from backend-1 over https\n%s", res.StatusCode, v, err, logs.String())
+			v, status, err := getView(t, client, pair.FrontendURL)
+			if err != nil || status != http.StatusOK || v.Discovery.Scheme != "https" || v.Backend.Pod != "backend-1" {
+				t.Fatalf("GET / = %d %+v (%v), want 200 from backend-1 over https\n%s", status, v, err, logs.String())
 			}
 
 			// Straight to the backend, trusting any certificate but presenting none.
 			anon := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
 			defer anon.CloseIdleConnections()
-			res, err = anon.Get("https://" + pair.BackendAddrs[0] + "/")
+			res, err := anon.Get("https://" + pair.BackendAddrs[0] + "/")
 			if err == nil {
 				res.Body.Close()
 			}
@@ -139,4 +117,25 @@ func TestStartPortTaken(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "frontend") {
 		t.Errorf("Start with the frontend's port taken = %v, want an error naming the frontend", err)
 	}
+}
+
+// view is the part of the frontend's JSON answer these tests read.
+type view struct {
+	Backend   struct{ Pod string }
+	Discovery struct{ Source, Scheme string }
+}
+
+// getView asks the frontend at url for GET / as JSON and decodes the answer.
+func getView(t *testing.T, client *http.Client, url string) (view, int, error) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, url+"/", nil)
+	req.Header.Set("Accept", "application/json")
+	res, err := client.Do(req)
+	if err != nil {
+		t.Fatalf("GET %s = %v", url, err)
+	}
+	defer res.Body.Close()
+	var v view
+	err = json.NewDecoder(res.Body).Decode(&v)
+	return v, res.StatusCode, err
 }
