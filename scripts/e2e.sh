@@ -835,14 +835,14 @@ else
   echo "INFO skaffold renders with: $(command -v kustomize || echo 'kubectl kustomize (no kustomize binary on PATH)')"
   objects() { grep -c '^kind:' || true; }
   pair=$(kubectl kustomize k8s | objects)
-  for profile in '' observability cross-namespace endpointslices env-fallback headless; do
+  for profile in '' observability tls cross-namespace endpointslices env-fallback headless; do
     args=(--digest-source=none --offline=true)
     if [ -n "$profile" ]; then args+=(-p "$profile"); fi
     out=$("$SKAFFOLD" render "${args[@]}" 2>&1) || fail "skaffold render ${args[*]}: $out"
-    # observability replaces the pair; every other profile adds its overlay to it.
+    # observability and tls replace the pair; every other profile adds its overlay to it.
     case $profile in
       '') want=$pair ;;
-      observability) want=$(kubectl kustomize k8s/observability | objects) ;;
+      observability | tls) want=$(kubectl kustomize "k8s/$profile" | objects) ;;
       *) want=$((pair + $(kubectl kustomize "k8s/$profile" | objects))) ;;
     esac
     have=$(objects <<<"$out")
