@@ -715,14 +715,20 @@ say "HTTPS (k8s/tls/ and make certs): GET / over https://backend-service, then a
 # frontend-tls; k8s/tls replaces the pair with one that serves and calls over HTTPS.
 CERTS=$WORK/certs
 CERTS_DIR=$CERTS NAMESPACE=default bash scripts/certs.sh || fail "scripts/certs.sh"
-kubectl apply -k "$(overlay k8s/tls)"
-rollout default backend-deployment
-rollout default frontend-deployment
-for _ in $(seq 1 15); do
-  json=$(http_get "$URL/" -H 'Accept: application/json') || fail "GET $URL/ with k8s/tls applied"
-  jq -e '.discovery.scheme == "https"' >/dev/null <<<"$json" && break
-  sleep 2
-done
+# apply_pair DIR SCHEME applies DIR (k8s or k8s/tls) with this run's images, waits for both
+# rollouts, then for GET / to report SCHEME (the NodePort may still reach an old pod for a
+# moment), leaving the last answer in $json.
+apply_pair() {
+  kubectl apply -k "$(overlay "$1")"
+  rollout default backend-deployment
+  rollout default frontend-deployment
+  for _ in $(seq 1 15); do
+    json=$(http_get "$URL/" -H 'Accept: application/json') || fail "GET $URL/ with $1 applied"
+    jq -e '.discovery.scheme == $s' --arg s "$2" >/dev/null <<<"$json" && break
+    sleep 2
+  done
+}
+apply_pair k8s/tls https
 echo "$json"
 expect "k8s/tls: GET / through the NodePort answers from a backend pod, called over https" "$json" \
   '.discovery.scheme == "https" and .discovery.name == "backend-service" and (.backend.pod | IN($pods[]))' \
@@ -813,14 +819,7 @@ jq -e '.requests > 0 and .succeeded == .requests' "$WORK/tls-rotate.json" >/dev/
 pass "certificate renewal: every backend pod served the new certificate ($want_old -> $want_new) at most ${last}s after make certs ROTATE=1; $(jq .requests "$WORK/tls-rotate.json") requests at ${TLS_RATE}/s during it, none failed; no pod restarted: $after"
 
 # Back to the plain pair, which the rest expects: kubectl apply drops the fields k8s/tls added.
-kubectl apply -k "$(overlay k8s)"
-rollout default backend-deployment
-rollout default frontend-deployment
-for _ in $(seq 1 15); do
-  json=$(http_get "$URL/" -H 'Accept: application/json') || fail "GET $URL/ after restoring k8s/"
-  jq -e '.discovery.scheme == "http"' >/dev/null <<<"$json" && break
-  sleep 2
-done
+apply_pair k8s http
 expect "k8s/ restored: GET / through the NodePort calls the backend over http again" "$json" '.discovery.scheme == "http"'
 kubectl delete secret backend-tls frontend-tls --ignore-not-found
 
