@@ -4,19 +4,12 @@ import (
 	"bytes"
 	"io"
 	"net/http"
-	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/svc2svc/svc2svc/pkg/httpserver"
 	"github.com/svc2svc/svc2svc/pkg/servicetest"
 )
-
-// unsized hides a body's length from net/http's client, which then sends it chunked.
-type unsized struct{ io.Reader }
-
-// validID is what every echoed or logged request id must look like.
-var validID = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
 
 // TestProbes sends, to a real server on loopback, each request a stranger might use to knock
 // it over or to abuse it from a browser, one row per probe, and checks the answer.
@@ -32,17 +25,17 @@ func TestProbes(t *testing.T) {
 		},
 		{
 			Name: "body over the limit chunked", Method: "POST", Path: "/upload",
-			Body:       func() io.Reader { return unsized{bytes.NewReader(make([]byte, 2<<20))} },
+			Body:       func() io.Reader { return servicetest.Chunked(bytes.NewReader(make([]byte, 2<<20))) },
 			WantStatus: 413, WantBody: `"request body too large"`,
 		},
 		{
 			Name: "chunked body to a route that ignores bodies", Method: "GET", Path: "/healthz",
-			Body:       func() io.Reader { return unsized{bytes.NewReader(make([]byte, 4096))} },
+			Body:       func() io.Reader { return servicetest.Chunked(bytes.NewReader(make([]byte, 4096))) },
 			WantStatus: 413, WantBody: `"request body too large"`,
 		},
 		{
 			Name: "chunked body within the limit", Method: "POST", Path: "/upload",
-			Body:       func() io.Reader { return unsized{strings.NewReader(strings.Repeat("a", 1024))} },
+			Body:       func() io.Reader { return servicetest.Chunked(strings.NewReader(strings.Repeat("a", 1024))) },
 			WantStatus: 200, WantBody: `{"bytes":1024}`,
 		},
 		{
@@ -63,7 +56,7 @@ func TestProbes(t *testing.T) {
 			Header:     http.Header{"X-Request-Id": {longID}},
 			WantStatus: 200, WantBody: `"ok"`,
 			Check: func(t *testing.T, res *http.Response, _ string) {
-				if id := res.Header.Get("X-Request-Id"); !validID.MatchString(id) || id == longID[:len(id)] {
+				if id := res.Header.Get("X-Request-Id"); !servicetest.RequestIDPattern.MatchString(id) || id == longID[:len(id)] {
 					t.Errorf("X-Request-Id = %.80q, want a fresh id instead of the caller's 60 KB", id)
 				}
 			},
@@ -73,7 +66,7 @@ func TestProbes(t *testing.T) {
 			Header:     http.Header{"X-Request-Id": {"<script>alert(1)</script>"}},
 			WantStatus: 200, WantBody: `"ok"`,
 			Check: func(t *testing.T, res *http.Response, _ string) {
-				if id := res.Header.Get("X-Request-Id"); !validID.MatchString(id) {
+				if id := res.Header.Get("X-Request-Id"); !servicetest.RequestIDPattern.MatchString(id) {
 					t.Errorf("X-Request-Id = %q, want a fresh id", id)
 				}
 			},
@@ -100,7 +93,7 @@ func TestProbes(t *testing.T) {
 	})
 	// No log line may carry a caller's bad id, whole or in part.
 	for _, line := range srv.logs.lines("http request") {
-		if id, _ := line["request_id"].(string); !validID.MatchString(id) {
+		if id, _ := line["request_id"].(string); !servicetest.RequestIDPattern.MatchString(id) {
 			t.Errorf("access log request_id = %.80q, want 1 to 64 of [A-Za-z0-9._-]", id)
 		}
 	}

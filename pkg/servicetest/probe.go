@@ -3,6 +3,7 @@ package servicetest
 import (
 	"io"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -29,6 +30,14 @@ func Send(t testing.TB, c *http.Client, method, url string, body io.Reader, head
 	}
 	return res, string(b)
 }
+
+// Chunked hides r's length from net/http's client, which then sends it chunked: the way to
+// test a body limit that a Content-Length check alone would not enforce.
+func Chunked(r io.Reader) io.Reader { return struct{ io.Reader }{r} }
+
+// RequestIDPattern is what every request id a server echoes or logs must look like: short and
+// of a safe charset, never a caller's oversized or hostile id.
+var RequestIDPattern = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
 
 // Probe is one request a stranger might send a server, and what the answer must be.
 type Probe struct {

@@ -7,17 +7,11 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/svc2svc/svc2svc/pkg/servicetest"
 )
-
-// sizeless hides a body's length from net/http's client, which then sends it chunked.
-type sizeless struct{ io.Reader }
-
-var freshID = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
 
 // TestFrontDoor sends the frontend, with three real backends behind it, each probe of the
 // issue "a front door that strangers cannot knock over", one row per probe.
@@ -50,7 +44,7 @@ func TestFrontDoor(t *testing.T) {
 		},
 		{
 			Name: "body of 50 MB chunked", Method: "GET", Path: "/",
-			Body:       func() io.Reader { return sizeless{bytes.NewReader(make([]byte, 50<<20))} },
+			Body:       func() io.Reader { return servicetest.Chunked(bytes.NewReader(make([]byte, 50<<20))) },
 			WantStatus: 413, WantBody: `"request body too large"`,
 		},
 		{
@@ -58,7 +52,7 @@ func TestFrontDoor(t *testing.T) {
 			Header:     http.Header{"X-Request-Id": {strings.Repeat("a", 60<<10)}},
 			WantStatus: 200, WantBody: `"ok"`,
 			Check: func(t *testing.T, res *http.Response, _ string) {
-				if id := res.Header.Get("X-Request-Id"); !freshID.MatchString(id) || strings.Trim(id, "a") == "" {
+				if id := res.Header.Get("X-Request-Id"); !servicetest.RequestIDPattern.MatchString(id) || strings.Trim(id, "a") == "" {
 					t.Errorf("X-Request-Id = %.80q, want a fresh id", id)
 				}
 			},
