@@ -19,6 +19,8 @@ import (
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 	tracenoop "go.opentelemetry.io/otel/trace/noop"
+
+	"github.com/svc2svc/svc2svc/pkg/tlsdir"
 )
 
 // Deps are the server's collaborators, injected so tests can watch logs and spans. Nil
@@ -40,6 +42,9 @@ type Deps struct {
 	// TLSObserver, when set, is told about the clients refused under mutual TLS
 	// (Config.ClientAuth), by reason (see pkg/metrics.HTTPServer). Nil records nothing.
 	TLSObserver TLSObserver
+	// TLSFiles, when set, is told when the certificate in TLS_DIR expires and about each
+	// reload (see pkg/metrics.TLSFiles). Nil records nothing; reloads are logged either way.
+	TLSFiles tlsdir.Observer
 	// MetricsHandler, when set, is served at GET /metrics on the admin port
 	// (Config.AdminPort), never on the public one, with no span, no access log and no
 	// Observer call, since scrapes are not the traffic the metrics describe. Nil serves no
@@ -65,6 +70,7 @@ type Server struct {
 	observer      Observer
 	connObserver  ConnObserver
 	tlsObserver   TLSObserver
+	tlsFiles      tlsdir.Observer
 	handler       http.Handler
 	admin         http.Handler // nil: no admin port
 	draining      atomic.Bool  // set when shutdown starts; /readyz then answers 503
@@ -91,7 +97,7 @@ func New(cfg Config, deps Deps, routes func(r chi.Router)) *Server {
 		deps.TLSObserver = noTLSObserver{}
 	}
 	s := &Server{cfg: cfg, logger: deps.Logger, observer: deps.Observer, onListen: deps.OnListen,
-		onAdminListen: deps.OnAdminListen, connObserver: deps.ConnObserver, tlsObserver: deps.TLSObserver}
+		onAdminListen: deps.OnAdminListen, connObserver: deps.ConnObserver, tlsObserver: deps.TLSObserver, tlsFiles: deps.TLSFiles}
 
 	r := chi.NewRouter()
 	r.Use(s.middleware()...)

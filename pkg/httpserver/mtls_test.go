@@ -179,7 +179,7 @@ func TestRunMutualTLSRotation(t *testing.T) {
 	renewed := ca.Issue(t, []string{frontendID})
 	sd.Swap(t, map[string][]byte{tlsdir.CertFile: renewed.CertPEM, tlsdir.KeyFile: renewed.KeyPEM, tlsdir.CAFile: ca.PEM})
 	// Reload is what the client's Watch does on its next tick.
-	if err := d.Reload(); err != nil {
+	if _, err := d.Reload(); err != nil {
 		t.Fatal(err)
 	}
 	tr.CloseIdleConnections()

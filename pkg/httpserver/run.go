@@ -150,7 +150,7 @@ func (s *Server) loadTLS() (*tls.Config, func(context.Context), error) {
 			return nil, nil, err
 		}
 	}
-	return cfg, func(ctx context.Context) { dir.Watch(ctx, s.logger) }, nil
+	return cfg, func(ctx context.Context) { dir.Watch(ctx, s.logger, s.tlsFiles) }, nil
 }
 
 // closeAdmin stops the admin server, if any, at once: scrapes are short and repeatable.

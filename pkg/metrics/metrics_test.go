@@ -13,6 +13,7 @@ import (
 	"github.com/svc2svc/svc2svc/pkg/httpserver"
 	"github.com/svc2svc/svc2svc/pkg/metrics"
 	"github.com/svc2svc/svc2svc/pkg/metrics/metricstest"
+	"github.com/svc2svc/svc2svc/pkg/tlsdir"
 )
 
 // The types here are the observers of the packages that record traffic.
@@ -22,6 +23,7 @@ var (
 	_ httpclient.Observer     = (*metrics.HTTPClient)(nil)
 	_ discovery.Observer      = (*metrics.Discovery)(nil)
 	_ endpointslices.Observer = (*metrics.EndpointSlices)(nil)
+	_ tlsdir.Observer         = (*metrics.TLSFiles)(nil)
 )
 
 func TestHandler(t *testing.T) {

@@ -86,6 +86,9 @@ type Process struct {
 	Environ map[string]string
 	// Stdout is where the service writes, for output other than logs.
 	Stdout io.Writer
+	// TLSFiles records the certificate directories' expiry and reloads (tls_* metrics in
+	// Metrics): give it to every tlsdir.Dir.Watch of the process.
+	TLSFiles *metrics.TLSFiles
 
 	server        httpserver.Config
 	onListen      []func(addr string)
@@ -104,6 +107,7 @@ func (p *Process) Serve(ctx context.Context, routes func(chi.Router)) error {
 		Observer:       observer,
 		ConnObserver:   observer,
 		TLSObserver:    observer,
+		TLSFiles:       p.TLSFiles,
 		MetricsHandler: metrics.Handler(p.Metrics),
 		OnListen:       p.listening,
 		OnAdminListen:  p.adminListening,
@@ -175,12 +179,14 @@ func Run[C any, PC interface {
 			logger.Error("telemetry flush failed", "error", err)
 		}
 	}()
+	reg := metrics.NewRegistry()
 	p := &Process{
 		Logger:    logger,
 		Telemetry: tel,
-		Metrics:   metrics.NewRegistry(),
+		Metrics:   reg,
 		Environ:   environMap,
 		Stdout:    stdout,
+		TLSFiles:  metrics.NewTLSFiles(reg),
 		server:    common.Server,
 	}
 	for _, opt := range opts {

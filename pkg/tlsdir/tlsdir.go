@@ -84,6 +84,30 @@ func Load(cfg Config) (*Dir, error) {
 	return d, nil
 }
 
+// leaf is the parsed tls.crt (tls.X509KeyPair fills Leaf since Go 1.23), or nil.
+func (f *files) leaf() *x509.Certificate {
+	if f.cert == nil {
+		return nil
+	}
+	return f.cert.Leaf
+}
+
+// serial is tls.crt's serial number in hex, as openssl prints it; "" without one.
+func (f *files) serial() string {
+	if l := f.leaf(); l != nil {
+		return fmt.Sprintf("%X", l.SerialNumber)
+	}
+	return ""
+}
+
+// notAfter is the end of tls.crt's validity; zero without one.
+func (f *files) notAfter() time.Time {
+	if l := f.leaf(); l != nil {
+		return l.NotAfter
+	}
+	return time.Time{}
+}
+
 // read reads and parses the files of dir.
 func read(dir string) (*files, error) {
 	f := &files{}
@@ -113,11 +137,27 @@ func read(dir string) (*files, error) {
 	return f, nil
 }
 
+// Observer is told what Watch sees, so a renewal shows on a dashboard and a certificate about
+// to expire can raise an alert (metrics.TLSFiles implements it).
+type Observer interface {
+	// ObserveFiles reports the set in use in dir: at Watch's start, then after each reload.
+	// notAfter is the end of tls.crt's validity, zero for a directory with only ca.crt.
+	ObserveFiles(dir string, notAfter time.Time)
+	// ObserveReload reports a changed set: swapped in (err nil) or refused (the current one
+	// stays).
+	ObserveReload(dir string, err error)
+}
+
 // Watch checks the files every Config.ReloadInterval until ctx is done, and swaps in a
 // changed set once it parses and still has what the first one had (a certificate, a CA
-// bundle). A set that does not is logged and ignored: the current one keeps serving, and the
-// next check tries again.
-func (d *Dir) Watch(ctx context.Context, logger *slog.Logger) {
+// bundle). Each swap is logged at info with the old and new serials, so "did the pod pick up
+// the renewed certificate?" has an answer in its log; a refused set is logged as an error and
+// ignored: the current one keeps serving, and the next check tries again. obs may be nil.
+func (d *Dir) Watch(ctx context.Context, logger *slog.Logger, obs Observer) {
+	if obs == nil {
+		obs = noObserver{}
+	}
+	obs.ObserveFiles(d.cfg.Dir, d.cur.Load().notAfter())
 	tick := time.NewTicker(d.cfg.ReloadInterval)
 	defer tick.Stop()
 	for {
@@ -126,29 +166,45 @@ func (d *Dir) Watch(ctx context.Context, logger *slog.Logger) {
 			return
 		case <-tick.C:
 		}
-		if err := d.Reload(); err != nil {
+		old := d.cur.Load()
+		switch changed, err := d.Reload(); {
+		case err != nil:
+			obs.ObserveReload(d.cfg.Dir, err)
 			logger.ErrorContext(ctx, "tls reload failed", slog.String("dir", d.cfg.Dir), slog.Any("error", err))
+		case changed:
+			cur := d.cur.Load()
+			obs.ObserveReload(d.cfg.Dir, nil)
+			obs.ObserveFiles(d.cfg.Dir, cur.notAfter())
+			logger.InfoContext(ctx, "tls files reloaded", slog.String("dir", d.cfg.Dir),
+				slog.String("old_serial", old.serial()), slog.String("serial", cur.serial()),
+				slog.Time("not_after", cur.notAfter()), slog.Bool("ca_changed", !bytes.Equal(old.raw[2], cur.raw[2])))
 		}
 	}
 }
 
-// Reload reads the files now and swaps them in if they changed; Watch calls it on every
-// tick. It returns why a changed set was refused.
-func (d *Dir) Reload() error {
+// Reload reads the files now and swaps them in if they changed, reporting whether it did;
+// Watch calls it on every tick. It returns why a changed set was refused.
+func (d *Dir) Reload() (changed bool, err error) {
 	old := d.cur.Load()
 	f, err := read(d.cfg.Dir)
 	if err != nil {
-		return err
+		return false, err
 	}
 	if bytes.Equal(f.raw[0], old.raw[0]) && bytes.Equal(f.raw[1], old.raw[1]) && bytes.Equal(f.raw[2], old.raw[2]) {
-		return nil
+		return false, nil
 	}
 	if (old.cert != nil && f.cert == nil) || (old.pool != nil && f.pool == nil) {
-		return fmt.Errorf("tls dir %s: a file went missing", d.cfg.Dir)
+		return false, fmt.Errorf("tls dir %s: a file went missing", d.cfg.Dir)
 	}
 	d.cur.Store(f)
-	return nil
+	return true, nil
 }
+
+// noObserver is the Observer of a Watch given none.
+type noObserver struct{}
+
+func (noObserver) ObserveFiles(string, time.Time) {}
+func (noObserver) ObserveReload(string, error)    {}
 
 // ServerConfig returns a server configuration that presents the current tls.crt at every
 // handshake. It offers HTTP/1.1 only: the servers here cap and shed connections one request

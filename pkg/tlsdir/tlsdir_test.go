@@ -73,7 +73,7 @@ func load(t *testing.T, dir string, every time.Duration) *tlsdir.Dir {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { defer close(done); d.Watch(ctx, slog.New(slog.DiscardHandler)) }()
+	go func() { defer close(done); d.Watch(ctx, slog.New(slog.DiscardHandler), nil) }()
 	t.Cleanup(func() { cancel(); <-done })
 	return d
 }
@@ -135,8 +135,8 @@ func TestCABundleRotation(t *testing.T) {
 		t.Fatalf("GET with the old bundle = %v, want a *tls.CertificateVerificationError", err)
 	}
 	bundle.Swap(t, map[string][]byte{tlsdir.CAFile: append(append([]byte{}, oldCA.PEM...), newCA.PEM...)})
-	if err := d.Reload(); err != nil {
-		t.Fatalf("Reload() = %v", err)
+	if changed, err := d.Reload(); err != nil || !changed {
+		t.Fatalf("Reload() = %v, %v; want true, nil", changed, err)
 	}
 	if _, _, err := get(t, c, addr); err != nil {
 		t.Errorf("GET with the new bundle = %v, want nil", err)

@@ -1,9 +1,11 @@
 package pairtest_test
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/svc2svc/svc2svc/pkg/metrics/metricstest"
 	"github.com/svc2svc/svc2svc/pkg/servicetest"
@@ -114,4 +116,70 @@ func TestPairMutualTLS(t *testing.T) {
 type mtlsFailure struct {
 	failureBody
 	BackendStatus int `json:"backend_status"`
+}
+
+// TestPairTLSReloadReported renews the backend's certificate and the frontend's CA bundle the
+// way the kubelet does, and checks that each process says so: a "tls files reloaded" log line
+// with the old and new serials, tls_reloads_total{result="reloaded"}, and the backend's
+// tls_certificate_not_after_timestamp_seconds moving to the new certificate's expiry. A
+// broken set is refused, counted and logged, and the renewed certificate goes on serving.
+func TestPairTLSReloadReported(t *testing.T) {
+	t.Parallel()
+	ca := tlstest.NewCA(t)
+	names := tlstest.ServiceNames("backend-service", "test")
+	first := ca.Issue(t, names)
+	secret := tlstest.WriteSecretDir(t, tlstest.Files(first, ca))
+	dns := startDNS(t)
+	be := threeBackends(t, dns, "TLS_DIR="+secret.Path, "TLS_RELOAD_INTERVAL=20ms")[0]
+	bundle := tlstest.WriteSecretDir(t, map[string][]byte{tlsdir.CAFile: ca.PEM})
+	fe := startFrontend(t, "DISCOVERY_DNS_SERVER="+dns.Addr(), "DISCOVERY_PORT_NAME=http",
+		"CLIENT_TLS_DIR="+bundle.Path, "CLIENT_TLS_RELOAD_INTERVAL=20ms")
+	if status, _, body := get(t, fe.URL+"/", "application/json"); status != http.StatusOK {
+		t.Fatalf("GET / = %d %s, want 200", status, body)
+	}
+	notAfter := func() float64 {
+		return metricstest.Scrape(t, be.AdminURL+"/metrics").Value("tls_certificate_not_after_timestamp_seconds", "dir", secret.Path)
+	}
+	if got := notAfter(); got != float64(first.Cert.NotAfter.Unix()) {
+		t.Errorf("backend tls_certificate_not_after_timestamp_seconds = %v, want %d", got, first.Cert.NotAfter.Unix())
+	}
+
+	renewed := ca.Issue(t, names)
+	secret.Swap(t, tlstest.Files(renewed, ca))
+	bundle.Swap(t, map[string][]byte{tlsdir.CAFile: append(append([]byte{}, ca.PEM...), tlstest.NewCA(t).PEM...)})
+	want := fmt.Sprintf("%X", renewed.Cert.SerialNumber)
+	waitLog(t, be, func(l map[string]any) bool {
+		return l["msg"] == "tls files reloaded" && l["serial"] == want && l["old_serial"] == fmt.Sprintf("%X", first.Cert.SerialNumber)
+	})
+	waitLog(t, fe, func(l map[string]any) bool { return l["msg"] == "tls files reloaded" && l["ca_changed"] == true })
+	for _, s := range []*servicetest.Service{be, fe} {
+		if n := metricstest.Scrape(t, s.AdminURL+"/metrics").Value("tls_reloads_total", "result", "reloaded"); n != 1 {
+			t.Errorf("tls_reloads_total{result=reloaded} = %v, want 1", n)
+		}
+	}
+	if got := notAfter(); got != float64(renewed.Cert.NotAfter.Unix()) {
+		t.Errorf("backend tls_certificate_not_after_timestamp_seconds after renewal = %v, want %d", got, renewed.Cert.NotAfter.Unix())
+	}
+
+	secret.Swap(t, map[string][]byte{tlsdir.CertFile: []byte("not PEM"), tlsdir.KeyFile: renewed.KeyPEM, tlsdir.CAFile: ca.PEM})
+	waitLog(t, be, func(l map[string]any) bool { return l["msg"] == "tls reload failed" })
+	if n := metricstest.Scrape(t, be.AdminURL+"/metrics").Value("tls_reloads_total", "result", "refused"); n < 1 {
+		t.Errorf("tls_reloads_total{result=refused} = %v, want >= 1", n)
+	}
+	if status, _, body := get(t, fe.URL+"/", "application/json"); status != http.StatusOK {
+		t.Errorf("GET / after a broken renewal = %d %s, want 200 from the renewed certificate still in use", status, body)
+	}
+}
+
+// waitLog waits up to 10s for a log line of s that match accepts.
+func waitLog(t *testing.T, s *servicetest.Service, match func(map[string]any) bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		for _, l := range s.LogLines() {
+			if match(l) {
+				return
+			}
+		}
+	}
+	t.Fatalf("no matching log line in:\n%s", s.Logs())
 }

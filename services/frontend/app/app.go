@@ -57,7 +57,7 @@ func newBackend(ctx context.Context, cfg Config, p *service.Process) (backend *b
 			stopAll() // the returned stop is nil then
 		}
 	}()
-	tlsCfg, err := clientTLS(cfg, func(d *tlsdir.Dir) { wg.Go(func() { d.Watch(watchCtx, p.Logger) }) })
+	tlsCfg, err := clientTLS(cfg, func(d *tlsdir.Dir) { wg.Go(func() { d.Watch(watchCtx, p.Logger, p.TLSFiles) }) })
 	if err != nil {
 		return nil, nil, err
 	}
