@@ -41,7 +41,7 @@ REMOTE_NS=svc2svc-remote
 # The namespace where k8s/ is applied with -n; created and deleted by this script.
 SCRATCH_NS=svc2svc-e2e-scratch
 # Every kustomization in k8s/ (k8s/base/ is inside k8s/; the overlays are the rest).
-KUSTOMIZATIONS='k8s k8s/client-job k8s/cross-namespace k8s/endpointslices k8s/env-fallback k8s/headless k8s/observability k8s/tls'
+KUSTOMIZATIONS='k8s k8s/client-job k8s/cross-namespace k8s/endpointslices k8s/env-fallback k8s/headless k8s/observability k8s/tls k8s/mtls'
 # Every pod this script creates carries one of these app labels.
 APPS='app in (backend,frontend,backend-client,frontend-remote,frontend-headless,frontend-watch,frontend-envfallback,flood)'
 
@@ -88,7 +88,8 @@ cleanup() {
     local dir left=''
     kubectl delete namespace "$SCRATCH_NS" --ignore-not-found --wait=false 2>&1
     kubectl delete pod flood -n default --ignore-not-found --wait=false 2>&1
-    kubectl delete secret backend-tls frontend-tls -n default --ignore-not-found 2>&1
+    kubectl delete secret backend-tls frontend-tls mtls-probe-anonymous mtls-probe-intruder -n default --ignore-not-found 2>&1
+    kubectl delete job -n default -l e2e-probe=mtls --ignore-not-found 2>&1
     # The HTTPS section's port-forwards and load, if it stopped half-way.
     # shellcheck disable=SC2086 # one argument per process id
     [ -z "${TLS_PIDS:-}" ] || kill $TLS_PIDS 2>/dev/null
@@ -817,6 +818,19 @@ after="$(restarts backend) $(restarts frontend)"
 jq -e '.requests > 0 and .succeeded == .requests' "$WORK/tls-rotate.json" >/dev/null ||
   fail "certificate renewal under load: $(jq -c '{requests, succeeded, status_codes}' "$WORK/tls-rotate.json")"
 pass "certificate renewal: every backend pod served the new certificate ($want_old -> $want_new) at most ${last}s after make certs ROTATE=1; $(jq .requests "$WORK/tls-rotate.json") requests at ${TLS_RATE}/s during it, none failed; no pod restarted: $after"
+# Each pod said so: a log line with both serials, and the reload counted on its admin port.
+for pod in $tls_pods; do
+  kubectl logs "$pod" | grep '"msg":"tls files reloaded"' | grep -q "\"serial\":\"$want_new\"" ||
+    fail "backend $pod logged no 'tls files reloaded' line with serial $want_new"
+  kubectl get --raw "/api/v1/namespaces/default/pods/$pod:9090/proxy/metrics" >"$WORK/reload-metrics" ||
+    fail "scrape of $pod:9090/metrics through the pod proxy failed"
+  n=$(sample "$WORK/reload-metrics" 'tls_reloads_total{dir="/etc/svc2svc/tls",result="reloaded"}')
+  [ "$n" -ge 1 ] || fail "backend $pod: tls_reloads_total{result=\"reloaded\"} is $n after the renewal"
+done
+pass "every backend pod logged 'tls files reloaded' with serial $want_new and counts it in tls_reloads_total"
+
+# shellcheck source=scripts/e2e/mtls.sh
+. scripts/e2e/mtls.sh
 
 # Back to the plain pair, which the rest expects: kubectl apply drops the fields k8s/tls added.
 apply_pair k8s http
@@ -834,14 +848,14 @@ else
   echo "INFO skaffold renders with: $(command -v kustomize || echo 'kubectl kustomize (no kustomize binary on PATH)')"
   objects() { grep -c '^kind:' || true; }
   pair=$(kubectl kustomize k8s | objects)
-  for profile in '' observability tls cross-namespace endpointslices env-fallback headless; do
+  for profile in '' observability tls mtls cross-namespace endpointslices env-fallback headless; do
     args=(--digest-source=none --offline=true)
     if [ -n "$profile" ]; then args+=(-p "$profile"); fi
     out=$("$SKAFFOLD" render "${args[@]}" 2>&1) || fail "skaffold render ${args[*]}: $out"
-    # observability and tls replace the pair; every other profile adds its overlay to it.
+    # observability, tls and mtls replace the pair; every other profile adds its overlay to it.
     case $profile in
       '') want=$pair ;;
-      observability | tls) want=$(kubectl kustomize "k8s/$profile" | objects) ;;
+      observability | tls | mtls) want=$(kubectl kustomize "k8s/$profile" | objects) ;;
       *) want=$((pair + $(kubectl kustomize "k8s/$profile" | objects))) ;;
     esac
     have=$(objects <<<"$out")
