@@ -41,7 +41,7 @@ REMOTE_NS=svc2svc-remote
 # The namespace where k8s/ is applied with -n; created and deleted by this script.
 SCRATCH_NS=svc2svc-e2e-scratch
 # Every kustomization in k8s/ (k8s/base/ is inside k8s/; the overlays are the rest).
-KUSTOMIZATIONS='k8s k8s/client-job k8s/cross-namespace k8s/endpointslices k8s/env-fallback k8s/headless k8s/observability k8s/tls k8s/mtls'
+KUSTOMIZATIONS='k8s k8s/client-job k8s/cross-namespace k8s/endpointslices k8s/env-fallback k8s/headless k8s/observability k8s/tls k8s/mtls k8s/cert-manager'
 # Every pod this script creates carries one of these app labels.
 APPS='app in (backend,frontend,backend-client,frontend-remote,frontend-headless,frontend-watch,frontend-envfallback,flood)'
 
@@ -88,21 +88,27 @@ cleanup() {
     local dir left=''
     kubectl delete namespace "$SCRATCH_NS" --ignore-not-found --wait=false 2>&1
     kubectl delete pod flood -n default --ignore-not-found --wait=false 2>&1
-    kubectl delete secret backend-tls frontend-tls mtls-probe-anonymous mtls-probe-intruder -n default --ignore-not-found 2>&1
+    kubectl delete secret backend-tls frontend-tls svc2svc-ca mtls-probe-anonymous mtls-probe-intruder -n default --ignore-not-found 2>&1
     kubectl delete job -n default -l e2e-probe=mtls --ignore-not-found 2>&1
     # The HTTPS section's port-forwards and load, if it stopped half-way.
     # shellcheck disable=SC2086 # one argument per process id
     [ -z "${TLS_PIDS:-}" ] || kill $TLS_PIDS 2>/dev/null
+    # cert-manager's controller, if the section started one, and its CRDs (and with them the
+    # Issuers and Certificates; k8s/cert-manager's other objects are k8s/mtls's).
+    [ -z "${CM_PID:-}" ] || kill "$CM_PID" 2>/dev/null
+    kubectl delete --ignore-not-found -f scripts/testdata/cert-manager-crds.yaml 2>&1 | grep -v '^$'
     # k8s/observability is only dry-run applied: deleting it would delete the pair again.
     for dir in $KUSTOMIZATIONS; do
-      [ "$dir" = k8s/observability ] && continue
+      [ "$dir" = k8s/observability ] || [ "$dir" = k8s/cert-manager ] && continue
       kubectl delete --ignore-not-found --wait=true --timeout=120s -k "$dir" 2>&1 | grep -v '^$'
     done
     kubectl wait --for=delete pod -n default -l "$APPS" --timeout=60s >/dev/null 2>&1
     kubectl wait --for=delete "namespace/$SCRATCH_NS" --timeout=120s >/dev/null 2>&1
     for dir in $KUSTOMIZATIONS; do
+      [ "$dir" = k8s/cert-manager ] && continue # its own objects went with the CRDs, checked below
       left+=$(kubectl get --ignore-not-found -o name -k "$dir" 2>&1)
     done
+    left+=$(kubectl get --ignore-not-found -o name crd certificates.cert-manager.io 2>&1)
     left+=$(kubectl get pods -n default -l "$APPS" -o name 2>/dev/null)
     left+=$(kubectl get --ignore-not-found -o name namespace "$SCRATCH_NS" 2>&1)
     if [ -n "$left" ]; then
@@ -831,11 +837,13 @@ pass "every backend pod logged 'tls files reloaded' with serial $want_new and co
 
 # shellcheck source=scripts/e2e/mtls.sh
 . scripts/e2e/mtls.sh
+# shellcheck source=scripts/e2e/cert-manager.sh
+. scripts/e2e/cert-manager.sh
 
 # Back to the plain pair, which the rest expects: kubectl apply drops the fields k8s/tls added.
 apply_pair k8s http
 expect "k8s/ restored: GET / through the NodePort calls the backend over http again" "$json" '.discovery.scheme == "http"'
-kubectl delete secret backend-tls frontend-tls --ignore-not-found
+kubectl delete secret backend-tls frontend-tls svc2svc-ca --ignore-not-found
 
 # ---------------------------------------------------------------------------------------------
 SKAFFOLD=${SKAFFOLD:-$(command -v skaffold || true)}
