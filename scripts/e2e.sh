@@ -25,6 +25,8 @@
 #   E2E_TIMEOUT   seconds to wait for each rollout or Job (default 180)
 #   E2E_KEEP=1    leave everything deployed at the end (debugging); the next run replaces it
 #   E2E_NETPOL_ENFORCED=1  run the NetworkPolicy probes (only where the CNI enforces NetworkPolicies)
+#   CERT_MANAGER_CONTROLLER  a cert-manager controller binary: k8s/cert-manager's certificates are
+#                 then issued for real (without it, only validated against cert-manager's CRDs)
 #   E2E_ARTIFACTS directory for the load runs' JSON and HTML plots (default: a new temporary directory)
 # SC2016: the single-quoted $names are jq variables. SC2015: "test && pass || fail" is safe, pass never fails.
 # shellcheck disable=SC2016,SC2015
