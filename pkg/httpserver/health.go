@@ -22,10 +22,14 @@ func healthz(w http.ResponseWriter, _ *http.Request) {
 }
 
 // readyz is the readiness probe: 503 from the moment shutdown starts, so the pod leaves the
-// Service's endpoints while it still serves.
+// Service's endpoints while it still serves, and whenever Deps.Ready says so.
 func (s *Server) readyz(w http.ResponseWriter, _ *http.Request) {
 	if s.draining.Load() {
 		WriteJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "shutting down"})
+		return
+	}
+	if s.ready != nil && !s.ready() {
+		WriteJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "not ready"})
 		return
 	}
 	WriteJSON(w, http.StatusOK, map[string]string{"status": "ready"})

@@ -58,6 +58,16 @@ type Deps struct {
 	// OnAdminListen is OnListen for the admin port: Run calls it with the admin listener's
 	// dialable address once it accepts connections. It must not block.
 	OnAdminListen func(addr string)
+	// AdminRoutes, when set, adds routes to the admin port's router, next to /metrics: for
+	// operators' endpoints that no Service may expose. They get no middleware (no access log,
+	// no body limit), so a handler that reads a body must bound it. Without MetricsHandler
+	// there is no admin port, and AdminRoutes is not served.
+	AdminRoutes func(r chi.Router)
+	// Ready, when set, is asked by every /readyz once shutdown has not started: false answers
+	// 503 {"status":"not ready"}, so the pod leaves the Service's endpoints while it lives on
+	// (/healthz stays 200). It is called for every probe, concurrently, and must be quick.
+	// Nil is always ready.
+	Ready func() bool
 }
 
 // Server is an HTTP server for one service; build it with New and start it with Run. It is
@@ -71,13 +81,14 @@ type Server struct {
 	connObserver  ConnObserver
 	tlsObserver   TLSObserver
 	tlsFiles      tlsdir.Observer
+	ready         func() bool // nil: always ready
 	handler       http.Handler
 	admin         http.Handler // nil: no admin port
 	draining      atomic.Bool  // set when shutdown starts; /readyz then answers 503
 }
 
 // New builds a server whose router has /healthz, /readyz and whatever routes adds, and, when
-// deps has a MetricsHandler, an admin router with /metrics. routes gets the chi router after the middleware
+// deps has a MetricsHandler, an admin router with /metrics and whatever deps.AdminRoutes adds. routes gets the chi router after the middleware
 // is installed, so it may add routes, groups and sub-routers but not router-wide middleware.
 func New(cfg Config, deps Deps, routes func(r chi.Router)) *Server {
 	if deps.Logger == nil {
@@ -97,7 +108,8 @@ func New(cfg Config, deps Deps, routes func(r chi.Router)) *Server {
 		deps.TLSObserver = noTLSObserver{}
 	}
 	s := &Server{cfg: cfg, logger: deps.Logger, observer: deps.Observer, onListen: deps.OnListen,
-		onAdminListen: deps.OnAdminListen, connObserver: deps.ConnObserver, tlsObserver: deps.TLSObserver, tlsFiles: deps.TLSFiles}
+		onAdminListen: deps.OnAdminListen, connObserver: deps.ConnObserver, tlsObserver: deps.TLSObserver, tlsFiles: deps.TLSFiles,
+		ready: deps.Ready}
 
 	r := chi.NewRouter()
 	r.Use(s.middleware()...)
@@ -116,6 +128,9 @@ func New(cfg Config, deps Deps, routes func(r chi.Router)) *Server {
 			// reach the probes only here.
 			admin.Get(healthzPath, healthz)
 			admin.Get(readyzPath, s.readyz)
+		}
+		if deps.AdminRoutes != nil {
+			deps.AdminRoutes(admin)
 		}
 		s.admin = admin
 	}

@@ -97,10 +97,16 @@ type Process struct {
 
 // Serve runs the HTTP server with routes (plus /healthz and /readyz, and /metrics on the
 // admin port) until ctx is done, then shuts down gracefully (see httpserver.Server.Run). A
-// cancelled ctx is a clean stop, not an error.
-func (p *Process) Serve(ctx context.Context, routes func(chi.Router)) error {
+// cancelled ctx is a clean stop, not an error. opts add admin routes or a readiness check.
+func (p *Process) Serve(ctx context.Context, routes func(chi.Router), opts ...ServeOption) error {
+	var o serveOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
 	observer := metrics.NewHTTPServer(p.Metrics)
 	srv := httpserver.New(p.server, httpserver.Deps{
+		AdminRoutes:    o.adminRoutes,
+		Ready:          o.ready,
 		Logger:         p.Logger,
 		TracerProvider: p.Telemetry.TracerProvider,
 		Propagator:     p.Telemetry.Propagator,
@@ -128,6 +134,25 @@ func (p *Process) adminListening(addr string) {
 	for _, f := range p.onAdminListen {
 		f(addr)
 	}
+}
+
+// ServeOption adds to what Process.Serve serves.
+type ServeOption func(*serveOptions)
+
+type serveOptions struct {
+	adminRoutes func(chi.Router)
+	ready       func() bool
+}
+
+// AdminRoutes serves routes on the admin port (ADMIN_PORT), next to /metrics: endpoints for
+// operators that no Service exposes. They get no middleware: see httpserver.Deps.AdminRoutes.
+func AdminRoutes(routes func(chi.Router)) ServeOption {
+	return func(o *serveOptions) { o.adminRoutes = routes }
+}
+
+// Ready makes /readyz answer 503 whenever ready returns false (see httpserver.Deps.Ready).
+func Ready(ready func() bool) ServeOption {
+	return func(o *serveOptions) { o.ready = ready }
 }
 
 // Option changes how Run starts a service; services pass them through from their own Run.
