@@ -7,11 +7,13 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"time"
 
 	"github.com/svc2svc/svc2svc/pkg/buildinfo"
 	"github.com/svc2svc/svc2svc/pkg/service"
+	"github.com/svc2svc/svc2svc/services/backend/internal/faults"
 )
 
 // ServiceName names the service in traces, logs and its answers.
@@ -27,6 +29,8 @@ type Config struct {
 	NodeName  string `env:"NODE_NAME"`
 	// Hostname is what Kubernetes sets to the pod name; it stands in when POD_NAME is not set.
 	Hostname string `env:"HOSTNAME"`
+	// Faults (FAULTS=on) serves the fault knobs on the admin port; off by default.
+	Faults faults.Config
 }
 
 // Run serves the backend until ctx is done (see service.Run for the start-up and shutdown
@@ -37,7 +41,13 @@ func Run(ctx context.Context, args, environ []string, stdout io.Writer, opts ...
 		return fmt.Errorf("backend takes no arguments, got %q", args)
 	}
 	return service.Run(ctx, ServiceName, environ, stdout, func(ctx context.Context, p *service.Process, cfg Config) error {
-		return p.Serve(ctx, routes(identityFrom(cfg), time.Now))
+		identity := handleIdentity(identityFrom(cfg), time.Now)
+		if !cfg.Faults.Enabled() {
+			return p.Serve(ctx, routes(identity))
+		}
+		in := faults.New(ctx, cfg.Server.WriteTimeout, faults.Deps{Logger: p.Logger, Metrics: p.Metrics})
+		p.Logger.Info("fault knobs enabled", slog.String("endpoint", "/faults on the admin port"))
+		return p.Serve(ctx, routes(in.Wrap(identity)), service.AdminRoutes(adminRoutes(in)), service.Ready(in.Ready))
 	}, opts...)
 }
 

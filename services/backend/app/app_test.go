@@ -101,6 +101,7 @@ func TestRunRejectsBadInput(t *testing.T) {
 		{Name: "port out of range", Environ: []string{"PORT=70000"}, WantVars: []string{"PORT"}},
 		{Name: "server rules", Environ: []string{"LISTEN_HOST=localhost", "READ_TIMEOUT=0", "OTEL_TRACES_SAMPLER=sometimes"},
 			WantVars: []string{"LISTEN_HOST", "OTEL_TRACES_SAMPLER", "READ_TIMEOUT"}},
+		{Name: "faults neither on nor off", Environ: []string{"FAULTS=yes"}, WantVars: []string{"FAULTS"}, WantText: []string{`want on or off, got "yes"`}},
 		{Name: "arguments", Args: []string{"serve"}, WantText: []string{"no arguments"}},
 	})
 }
