@@ -1,14 +1,16 @@
 // Command localpair runs the pair off-cluster: three backend replicas, a DNS server that plays
 // the part of the cluster DNS, and the frontend, all on loopback in one process (see package
-// localpair). Ctrl-C stops everything. It is what `make run` starts.
+// localpair). Ctrl-C stops everything, and then it exits 0. It is what `make run` starts.
 package main
 
 import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/svc2svc/svc2svc/pkg/config"
@@ -18,18 +20,23 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// As in the services: a second Ctrl-C ends the process at once.
+	context.AfterFunc(ctx, stop)
 	if err := run(ctx, os.Environ(), os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
 }
 
-// settings are the knobs of the local run: they move it off ports that are taken, and TLS
-// (0, 1 or mtls) makes the frontend call the backends over HTTPS or mutual TLS.
+// settings are the knobs of the local run: they move it off ports that are taken (0 takes any
+// free one), TLS (0, 1 or mtls) makes the frontend call the backends over HTTPS or mutual TLS,
+// and FAULTS (on unless set to off) serves the backends' fault knobs on their admin ports.
 type settings struct {
-	FrontendPort    int           `env:"FRONTEND_PORT" envDefault:"8080" min:"1" max:"65535"`
-	BackendBasePort int           `env:"BACKEND_BASE_PORT" envDefault:"8081" min:"1" max:"65533"`
-	TLS             localpair.TLS `env:"TLS"`
+	FrontendPort         int           `env:"FRONTEND_PORT" envDefault:"8080" min:"0" max:"65535"`
+	BackendBasePort      int           `env:"BACKEND_BASE_PORT" envDefault:"8081" min:"0" max:"65533"`
+	BackendAdminBasePort int           `env:"BACKEND_ADMIN_BASE_PORT" envDefault:"9091" min:"0" max:"65533"`
+	TLS                  localpair.TLS `env:"TLS"`
+	Faults               string        `env:"FAULTS" envDefault:"on"`
 }
 
 func run(ctx context.Context, environ []string, stdout io.Writer) error {
@@ -38,12 +45,14 @@ func run(ctx context.Context, environ []string, stdout io.Writer) error {
 		return err
 	}
 	pair, err := localpair.Start(ctx, localpair.Config{
-		Replicas:        3,
-		BackendBasePort: s.BackendBasePort,
-		FrontendPort:    s.FrontendPort,
-		Environ:         localpair.Inherit(environ),
-		TLS:             s.TLS,
-		Stdout:          stdout,
+		Replicas:             3,
+		BackendBasePort:      s.BackendBasePort,
+		BackendAdminBasePort: s.BackendAdminBasePort,
+		FrontendPort:         s.FrontendPort,
+		Environ:              localpair.Inherit(environ),
+		BackendEnviron:       []string{"FAULTS=" + s.Faults},
+		TLS:                  s.TLS,
+		Stdout:               stdout,
 	})
 	if err != nil {
 		return err
@@ -55,8 +64,24 @@ func run(ctx context.Context, environ []string, stdout io.Writer) error {
 	case localpair.TLSMutual:
 		backends = "mutual TLS backends"
 	}
-	fmt.Fprintf(stdout, "\nsvc2svc is running: frontend http://localhost:%d  %s 127.0.0.1:%d-%d  dns %s\n"+
-		"try: curl localhost:%d   or   curl 'localhost:%d/api/spread?n=30'   (Ctrl-C stops everything)\n\n",
-		s.FrontendPort, backends, s.BackendBasePort, s.BackendBasePort+2, pair.DNSAddr, s.FrontendPort, s.FrontendPort)
+	frontend := "localhost:" + portOf(strings.TrimPrefix(pair.FrontendURL, "http://"))
+	fmt.Fprintf(stdout, "\nsvc2svc is running: frontend http://%s  %s %s  dns %s\n"+
+		"try: curl %s   or   curl '%s/api/spread?n=30'   (Ctrl-C stops everything)\n",
+		frontend, backends, strings.Join(pair.BackendAddrs, " "), pair.DNSAddr, frontend, frontend)
+	admin := "/metrics"
+	if s.Faults == "on" {
+		admin = "/metrics, /faults"
+	}
+	fmt.Fprintf(stdout, "backend admin ports (%s): %s\n", admin, strings.Join(pair.BackendAdminAddrs, " "))
+	if s.Faults == "on" {
+		fmt.Fprintf(stdout, "faults: curl -X PUT %s/faults -d '{\"error\":503}'   (DELETE clears; docs/faults.md)\n", pair.BackendAdminAddrs[0])
+	}
+	fmt.Fprintln(stdout)
 	return pair.Wait()
+}
+
+// portOf is the port of a host:port.
+func portOf(addr string) string {
+	_, port, _ := net.SplitHostPort(addr)
+	return port
 }

@@ -58,6 +58,9 @@ type Config struct {
 	// BackendBasePort is the port of backend-1, the others take the next ones; 0 gives each
 	// backend any free port.
 	BackendBasePort int
+	// BackendAdminBasePort is the admin port (/metrics, and /faults with FAULTS=on) of
+	// backend-1, the others take the next ones; 0 gives each any free port.
+	BackendAdminBasePort int
 	// FrontendPort is the frontend's port; 0 means any free port.
 	FrontendPort int
 	// Environ is added to every service's environment after the local run's own settings,
@@ -82,6 +85,9 @@ type Pair struct {
 	FrontendURL string
 	// BackendAddrs are the backends' host:port, backend-1 first.
 	BackendAddrs []string
+	// BackendAdminAddrs are the backends' admin host:port (/metrics, and /faults with
+	// FAULTS=on), backend-1 first.
+	BackendAdminAddrs []string
 	// DNSAddr is the loopback DNS server's address.
 	DNSAddr string
 
@@ -211,17 +217,21 @@ func (p *Pair) start(cfg Config) error {
 	var targets []dnstest.SRV
 	for i := range cfg.Replicas {
 		name := fmt.Sprintf("backend-%d", i+1)
-		port := 0
+		port, adminPort := 0, 0
 		if cfg.BackendBasePort != 0 {
 			port = cfg.BackendBasePort + i
 		}
-		addr, err := p.run(name, backend.Run, append([]string{
-			"PORT=" + strconv.Itoa(port), "POD_NAME=" + name, "POD_IP=127.0.0.1",
-		}, append(common, backendEnv...)...), cfg.Stdout)
+		if cfg.BackendAdminBasePort != 0 {
+			adminPort = cfg.BackendAdminBasePort + i
+		}
+		environ := append([]string{"PORT=" + strconv.Itoa(port), "POD_NAME=" + name, "POD_IP=127.0.0.1"}, common...)
+		environ = append(environ, "ADMIN_PORT="+strconv.Itoa(adminPort))
+		addr, adminAddr, err := p.run(name, backend.Run, append(environ, backendEnv...), cfg.Stdout)
 		if err != nil {
 			return err
 		}
 		p.BackendAddrs = append(p.BackendAddrs, addr)
+		p.BackendAdminAddrs = append(p.BackendAdminAddrs, adminAddr)
 		_, portText, _ := net.SplitHostPort(addr)
 		port, _ = strconv.Atoi(portText)
 		host := name + ".svc2svc.local"
@@ -230,7 +240,7 @@ func (p *Pair) start(cfg Config) error {
 	}
 	p.dns.SetSRV("_http._tcp.backend-service", targets...)
 
-	addr, err := p.run("frontend", frontend.Run, append([]string{
+	addr, _, err := p.run("frontend", frontend.Run, append([]string{
 		"PORT=" + strconv.Itoa(cfg.FrontendPort), "POD_NAME=frontend-1", "POD_IP=127.0.0.1",
 		"DISCOVERY_DNS_SERVER=" + p.dns.Addr(), "DISCOVERY_PORT_NAME=http",
 	}, append(common, frontendEnv...)...), cfg.Stdout)
@@ -244,24 +254,31 @@ func (p *Pair) start(cfg Config) error {
 // runFunc is a service's Run.
 type runFunc func(ctx context.Context, args, environ []string, stdout io.Writer, opts ...service.Option) error
 
-// run starts one service in the background and returns its address once it listens (the
-// service.OnListen hook says so, whatever LOG_LEVEL hides); a failure stops the pair and names
-// the service.
-func (p *Pair) run(name string, runFn runFunc, environ []string, stdout io.Writer) (string, error) {
-	listening := make(chan string, 1)
+// run starts one service in the background and returns its address and its admin port's once
+// it listens (the service.OnListen hook says so, whatever LOG_LEVEL hides); a failure stops
+// the pair and names the service.
+func (p *Pair) run(name string, runFn runFunc, environ []string, stdout io.Writer) (addr, adminAddr string, err error) {
+	listening, adminListening := make(chan string, 1), make(chan string, 1)
 	p.wg.Go(func() {
-		err := runFn(p.ctx, nil, environ, stdout, service.OnListen(func(addr string) { listening <- addr }))
+		err := runFn(p.ctx, nil, environ, stdout,
+			service.OnAdminListen(func(addr string) { adminListening <- addr }),
+			service.OnListen(func(addr string) { listening <- addr }))
 		if err != nil {
 			p.cancel(fmt.Errorf("%s: %w", name, err))
 		}
 	})
 	select {
-	case addr := <-listening:
-		return addr, nil
+	case addr = <-listening:
+		// The admin port listens first, so its address is known by now.
+		select {
+		case adminAddr = <-adminListening:
+		default:
+		}
+		return addr, adminAddr, nil
 	case <-p.ctx.Done():
-		return "", context.Cause(p.ctx) // a service failed (it is named) or the caller gave up
+		return "", "", context.Cause(p.ctx) // a service failed (it is named) or the caller gave up
 	case <-time.After(startLimit):
-		return "", fmt.Errorf("%s did not listen within %v", name, startLimit)
+		return "", "", fmt.Errorf("%s did not listen within %v", name, startLimit)
 	}
 }
 

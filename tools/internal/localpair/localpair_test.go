@@ -25,6 +25,19 @@ func TestStart(t *testing.T) {
 	if len(pair.BackendAddrs) != 2 {
 		t.Errorf("BackendAddrs = %v, want 2 addresses", pair.BackendAddrs)
 	}
+	if len(pair.BackendAdminAddrs) != 2 {
+		t.Fatalf("BackendAdminAddrs = %v, want 2 addresses", pair.BackendAdminAddrs)
+	}
+	for _, a := range pair.BackendAdminAddrs {
+		res, err := http.Get("http://" + a + "/metrics")
+		if err != nil {
+			t.Fatalf("GET %s/metrics = %v", a, err)
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusOK {
+			t.Errorf("GET %s/metrics = %d, want 200 from a backend's admin port", a, res.StatusCode)
+		}
+	}
 
 	client := &http.Client{Transport: &http.Transport{}}
 	seen := map[string]bool{}
