@@ -85,16 +85,22 @@ type active struct {
 	calls atomic.Uint64 // GET / requests seen, to pick which a percent hits
 }
 
+// defaultWriteTimeout stands in for a writeTimeout of 0: httpserver's default.
+const defaultWriteTimeout = 15 * time.Second
+
 // New returns an Injector with no fault set. Delays and hangs end when ctx is done, as it is
 // when shutdown starts, so that a faulty pod still stops within SHUTDOWN_TIMEOUT.
 // writeTimeout is the server's WRITE_TIMEOUT: a delay must be shorter (a longer one is a
-// hang), and a hang ends there, since no answer could be written after it anyway.
+// hang), and a hang ends there, since no answer could be written after it anyway; 0 is 15s.
 func New(ctx context.Context, writeTimeout time.Duration, deps Deps) *Injector {
 	if deps.Logger == nil {
 		deps.Logger = slog.New(slog.DiscardHandler)
 	}
 	if deps.Now == nil {
 		deps.Now = time.Now
+	}
+	if writeTimeout <= 0 {
+		writeTimeout = defaultWriteTimeout
 	}
 	in := &Injector{
 		logger: deps.Logger, now: deps.Now, stopping: ctx.Done(), writeTime: writeTimeout,
