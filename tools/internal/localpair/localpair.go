@@ -203,7 +203,8 @@ func (p *Pair) tlsEnviron(mode TLS) (backendEnv, frontendEnv []string, err error
 func (p *Pair) start(cfg Config) error {
 	hostname, _ := os.Hostname()
 	// The local run stops at once: there is no load balancer to drain.
-	// ADMIN_PORT=0: several services share the machine; each logs where its /metrics is.
+	// ADMIN_PORT=0: several services share the machine; each logs where its /metrics is. The
+	// backends take BackendAdminBasePort and on instead, when set, for their /faults.
 	common := append([]string{"LISTEN_HOST=127.0.0.1", "ADMIN_PORT=0", "DRAIN_DELAY=0s", "POD_NAMESPACE=local", "NODE_NAME=" + hostname}, cfg.Environ...)
 	backendEnv, frontendEnv := cfg.BackendEnviron, cfg.FrontendEnviron
 	if cfg.TLS != TLSOff {
