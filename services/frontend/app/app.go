@@ -9,7 +9,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
 	"sync"
+	"time"
 
 	"github.com/svc2svc/svc2svc/pkg/discovery"
 	"github.com/svc2svc/svc2svc/pkg/endpointslices"
@@ -72,14 +75,33 @@ func newBackend(ctx context.Context, cfg Config, p *service.Process) (backend *b
 		wg.Go(func() { _ = watcher.Run(watchCtx) })
 		resolver = endpointslices.WithFallback(watcher, resolver)
 	}
-	client := httpclient.New(cfg.Client, httpclient.Deps{
+	deps := httpclient.Deps{
 		Resolver:       resolver,
 		TracerProvider: p.Telemetry.TracerProvider,
 		Propagator:     p.Telemetry.Propagator,
 		Observer:       metrics.NewHTTPClient(p.Metrics),
 		TLS:            tlsCfg,
-	})
-	return newBackendCaller(client), stopAll, nil
+	}
+	backend = newBackendCaller(httpclient.New(cfg.Client, deps))
+	deps.Transport = freshTransport(cfg.Client.ConnectTimeout, tlsCfg)
+	backend.fresh = httpclient.New(cfg.Client, deps)
+	backend.maxConnAge = cfg.Client.MaxConnAge
+	return backend, stopAll, nil
+}
+
+// freshTransport is the transport of the calls that want a connection of their own
+// (/api/spread, the fresh half of /api/live): like httpclient's own, with no proxy and the
+// same connect bound, but it keeps no connection after a call.
+func freshTransport(connectTimeout time.Duration, tlsCfg *tls.Config) *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.Proxy = nil
+	t.DisableKeepAlives = true
+	t.DialContext = (&net.Dialer{Timeout: connectTimeout}).DialContext
+	if tlsCfg != nil {
+		t.TLSClientConfig = tlsCfg
+		t.ForceAttemptHTTP2 = false
+	}
+	return t
 }
 
 // clientTLS loads CLIENT_TLS_DIR's CA bundle, when set, into a client configuration that

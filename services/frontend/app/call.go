@@ -11,6 +11,7 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/svc2svc/svc2svc/pkg/discovery"
 	"github.com/svc2svc/svc2svc/pkg/httpclient"
 )
 
@@ -45,11 +46,19 @@ type callView struct {
 	Attempts  int      `json:"attempts"`
 	LatencyMS float64  `json:"latency_ms"`
 	TraceID   string   `json:"trace_id"`
+	// endpoint is the resolution the call used, for /api/live's list of addresses.
+	endpoint discovery.Endpoint
 }
 
 // backendCaller calls the backend's GET / and turns the result into a callView.
 type backendCaller struct {
 	client *httpclient.Client
+	// fresh, when set, makes the calls that want a connection of their own. Its transport
+	// keeps no connections, so such a call never takes an idle one from client's pool (and
+	// closes it), which would move the pool's calls to another pod behind a ClusterIP.
+	fresh *httpclient.Client
+	// maxConnAge is CLIENT_MAX_CONN_AGE, for /api/live's hint.
+	maxConnAge time.Duration
 }
 
 func newBackendCaller(client *httpclient.Client) *backendCaller {
@@ -68,7 +77,11 @@ func (b *backendCaller) call(ctx context.Context, fresh bool) (callView, error) 
 	if fresh {
 		header = freshConnection
 	}
-	res, err := b.client.Do(ctx, http.MethodGet, "/", nil, header)
+	client := b.client
+	if fresh && b.fresh != nil {
+		client = b.fresh
+	}
+	res, err := client.Do(ctx, http.MethodGet, "/", nil, header)
 	view := callView{
 		LatencyMS: float64(time.Since(start).Microseconds()) / 1000,
 		TraceID:   traceID(ctx),
@@ -77,6 +90,7 @@ func (b *backendCaller) call(ctx context.Context, fresh bool) (callView, error) 
 		return view, err
 	}
 	view.Attempts = res.Attempts
+	view.endpoint = res.Endpoint
 	view.Discovery = found{Source: string(res.Endpoint.Source), Name: res.Endpoint.Name, Addr: res.Addr, Scheme: res.Scheme}
 	if res.Status != 200 {
 		return view, &answerError{status: res.Status, addr: res.Addr, attempts: res.Attempts, err: errBadAnswer}

@@ -116,11 +116,14 @@ type pageData struct {
 }
 
 // page is parsed once; html/template escapes every value, pod names included. It has no
-// inline style or script: its stylesheet is /style.css, so httpserver's
-// Content-Security-Policy (style-src 'self', no script) holds for it unchanged.
+// inline style or script: its stylesheets are /style.css and /live.css and its script
+// /live.js (the live view of the calls), so httpserver's Content-Security-Policy holds for
+// it with only script-src and connect-src 'self' added (pageCSP).
 var page = template.Must(template.New("page").Funcs(template.FuncMap{"latency": latency}).Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>svc2svc frontend</title>
 <link rel="stylesheet" href="/style.css">
+<link rel="stylesheet" href="/live.css">
+<script src="/live.js" defer></script>
 </head><body>
 {{with .Call}}<h1>frontend &rarr; backend: ok</h1>
 <table>
@@ -136,7 +139,7 @@ var page = template.Must(template.New("page").Funcs(template.FuncMap{"latency": 
 <tr><th>latency</th><td>{{latency .LatencyMS}}</td></tr>
 <tr><th>trace id</th><td><code>{{.TraceID}}</code></td></tr>
 </table>
-<p>Reload to see the replicas take turns.</p>{{end}}
+{{end}}
 {{with .Failure}}<h1 class="bad">frontend &rarr; backend: failed ({{.Status}})</h1>
 <table>
 <tr><th>reason</th><td>{{.Error}}</td></tr>
@@ -145,11 +148,23 @@ var page = template.Must(template.New("page").Funcs(template.FuncMap{"latency": 
 <tr><th>attempts</th><td>{{.Tried.Attempts}}</td></tr>
 <tr><th>trace id</th><td><code>{{.TraceID}}</code></td></tr>
 </table>{{end}}
+<section id="live">
+<h2>Calls to the backend pods, as they happen <button id="live-pause" type="button">pause</button></h2>
+<p id="live-found"></p>
+<p id="live-hint"></p>
+<div class="views">
+<div class="view" data-mode="fresh"><h3>fresh connection per call</h3><div class="lanes"></div></div>
+<div class="view" data-mode="keepalive"><h3>keep-alive pool</h3><div class="lanes"></div></div>
+</div>
+<p class="legend"><span class="tick ok"></span>answered <span class="tick retry"></span>answered after a retry <span class="tick bad"></span>failed</p>
+<p id="live-status">waiting for the first calls</p>
+</section>
 </body></html>
 `))
 
 func writeHTML(w http.ResponseWriter, status int, data pageData) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Content-Security-Policy", pageCSP)
 	w.WriteHeader(status)
 	// The page is fixed and its data plain values, so execution cannot fail half-way in
 	// practice; if the client hung up, there is nobody to tell.

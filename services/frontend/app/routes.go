@@ -14,5 +14,8 @@ func routes(backend *backendCaller, spread spreadLimits, logger *slog.Logger) fu
 		r.Method(http.MethodGet, "/", handleCall(backend, logger))
 		r.Method(http.MethodGet, "/style.css", handleStyle())
 		r.Method(http.MethodGet, "/api/spread", handleSpread(backend, spread, logger))
+		r.Method(http.MethodGet, "/api/live", handleLive(backend, spread, logger))
+		r.Method(http.MethodGet, "/live.js", handleStatic("text/javascript; charset=utf-8", liveJS))
+		r.Method(http.MethodGet, "/live.css", handleStatic("text/css; charset=utf-8", liveCSS))
 	}
 }

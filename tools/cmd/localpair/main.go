@@ -30,13 +30,16 @@ func main() {
 
 // settings are the knobs of the local run: they move it off ports that are taken (0 takes any
 // free one), TLS (0, 1 or mtls) makes the frontend call the backends over HTTPS or mutual TLS,
-// and FAULTS (on unless set to off) serves the backends' fault knobs on their admin ports.
+// FAULTS (on unless set to off) serves the backends' fault knobs on their admin ports, and
+// CLUSTERIP=1 makes backend-service one address that picks a backend per connection, as a
+// ClusterIP Service does.
 type settings struct {
 	FrontendPort         int           `env:"FRONTEND_PORT" envDefault:"8080" min:"0" max:"65535"`
 	BackendBasePort      int           `env:"BACKEND_BASE_PORT" envDefault:"8081" min:"0" max:"65533"`
 	BackendAdminBasePort int           `env:"BACKEND_ADMIN_BASE_PORT" envDefault:"9091" min:"0" max:"65533"`
 	TLS                  localpair.TLS `env:"TLS"`
 	Faults               string        `env:"FAULTS" envDefault:"on"`
+	ClusterIP            bool          `env:"CLUSTERIP"`
 }
 
 func run(ctx context.Context, environ []string, stdout io.Writer) error {
@@ -52,6 +55,7 @@ func run(ctx context.Context, environ []string, stdout io.Writer) error {
 		Environ:              localpair.Inherit(environ),
 		BackendEnviron:       []string{"FAULTS=" + s.Faults},
 		TLS:                  s.TLS,
+		ClusterIP:            s.ClusterIP,
 		Stdout:               stdout,
 	})
 	if err != nil {
@@ -75,6 +79,10 @@ func run(ctx context.Context, environ []string, stdout io.Writer) error {
 	fmt.Fprintf(stdout, "backend admin ports (%s): %s\n", admin, strings.Join(pair.BackendAdminAddrs, " "))
 	if s.Faults == "on" {
 		fmt.Fprintf(stdout, "faults: curl -X PUT %s/faults -d '{\"error\":503}'   (DELETE clears; docs/faults.md)\n", pair.BackendAdminAddrs[0])
+	}
+	if s.ClusterIP {
+		fmt.Fprintf(stdout, "backend-service: a ClusterIP stand-in at %s, a backend at random per connection (see http://%s in a browser)\n",
+			pair.ServiceAddr, frontend)
 	}
 	fmt.Fprintln(stdout)
 	return pair.Wait()

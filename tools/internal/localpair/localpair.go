@@ -5,7 +5,8 @@
 // The frontend takes the DNS path here, as it does in a pod: the loopback DNS server answers
 // the SRV query _http._tcp.backend-service with one target per replica (each on its own port,
 // like a headless Service lists its pods), so discovery finds all of them and the client
-// spreads calls over them. No query leaves the machine: the frontend's resolver talks only to
+// spreads calls over them. With Config.ClusterIP a loopback proxy plays a ClusterIP Service
+// instead (see clusterIP). No query leaves the machine: the frontend's resolver talks only to
 // this server.
 package localpair
 
@@ -70,6 +71,11 @@ type Config struct {
 	// environments only, after Environ: TLS_DIR makes a backend serve HTTPS, but would make
 	// the frontend's own port HTTPS too, where the frontend needs CLIENT_TLS_DIR instead.
 	BackendEnviron, FrontendEnviron []string
+	// ClusterIP puts a stand-in for a ClusterIP Service in front of the backends: DNS then
+	// gives the frontend one address, a loopback proxy that picks a backend at random for
+	// each new connection, as kube-proxy does. Without it DNS lists every backend, as for a
+	// headless Service, and the frontend's client balances over them itself.
+	ClusterIP bool
 	// TLS makes the backends serve HTTPS (TLSOn) and also require the frontend's client
 	// certificate (TLSMutual), from certificates Start writes to a temporary directory that
 	// Wait removes; the zero value is plain HTTP.
@@ -90,12 +96,16 @@ type Pair struct {
 	BackendAdminAddrs []string
 	// DNSAddr is the loopback DNS server's address.
 	DNSAddr string
+	// ServiceAddr is the ClusterIP stand-in's address with Config.ClusterIP, else empty.
+	ServiceAddr string
 
 	dns     *dnstest.Server
 	tlsRoot string // the certificates' temporary directory, if any
 	cancel  context.CancelCauseFunc
 	ctx     context.Context
 	wg      sync.WaitGroup
+	// service is the ClusterIP stand-in, with Config.ClusterIP.
+	service *clusterIP
 }
 
 // Start runs the pair until ctx is done and returns once every service listens.
@@ -239,6 +249,19 @@ func (p *Pair) start(cfg Config) error {
 		p.dns.SetA(host, "127.0.0.1")
 		targets = append(targets, dnstest.SRV{Target: host, Port: uint16(port)})
 	}
+	if cfg.ClusterIP {
+		// As the cluster DNS answers for a ClusterIP Service: one target, the Service's own
+		// name, at the Service's address.
+		svc, err := startClusterIP(p.ctx, p.BackendAddrs)
+		if err != nil {
+			return fmt.Errorf("start the ClusterIP stand-in: %w", err)
+		}
+		p.service, p.ServiceAddr = svc, svc.Addr()
+		_, portText, _ := net.SplitHostPort(svc.Addr())
+		port, _ := strconv.Atoi(portText)
+		p.dns.SetA("backend-service.svc2svc.local", "127.0.0.1")
+		targets = []dnstest.SRV{{Target: "backend-service.svc2svc.local", Port: uint16(port)}}
+	}
 	p.dns.SetSRV("_http._tcp.backend-service", targets...)
 
 	addr, _, err := p.run("frontend", frontend.Run, append([]string{
@@ -288,6 +311,9 @@ func (p *Pair) run(name string, runFn runFunc, environ []string, stdout io.Write
 func (p *Pair) Wait() error {
 	<-p.ctx.Done()
 	p.wg.Wait()
+	if p.service != nil {
+		p.service.wait()
+	}
 	p.dns.Close()
 	if p.tlsRoot != "" {
 		_ = os.RemoveAll(p.tlsRoot)
