@@ -4,6 +4,10 @@ go 1.26.0
 
 require (
 	github.com/caarlos0/env/v11 v11.4.2
+	// The browser tests (browsertest) drive headless Chromium through chromedp; cdproto is
+	// its protocol types, at the version chromedp v0.23.0 was released with.
+	github.com/chromedp/cdproto v0.159.0
+	github.com/chromedp/chromedp v0.23.0
 	github.com/svc2svc/svc2svc/pkg v0.0.0
 	github.com/svc2svc/svc2svc/services/backend v0.0.0
 	github.com/svc2svc/svc2svc/services/frontend v0.0.0
@@ -19,6 +23,7 @@ require (
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
 	github.com/felixge/httpsnoop v1.1.0 // indirect
 	github.com/go-chi/chi/v5 v5.5.0 // indirect
+	github.com/go-json-experiment/json v0.0.0-20260213210345-44df1a37e875 // indirect
 	github.com/go-logr/logr v1.4.4 // indirect
 	github.com/go-logr/stdr v1.2.2 // indirect
 	github.com/google/uuid v1.6.0 // indirect

@@ -10,7 +10,7 @@
 (function () {
   const POLL_MS = 1000; // one batch a second
   const WINDOW_MS = 60000; // the lanes count the last minute
-  const NEW_MS = 5000; // a pod first seen this recently is "new"
+  const NEW_MS = 5000; // a pod first seen this recently, after the page's first calls, is "new"
   const GONE_MS = 4000; // a pod unseen this long while others answer is "gone"
   const TICKS = 24; // latest calls shown per lane
   const MODES = [
@@ -41,6 +41,7 @@
   }
 
   let calls = []; // {t, mode, pod, addr, status, error, attempts, latency}
+  let started = 0; // when the first batch came in: the pods seen then are not "new"
   const firstSeen = new Map(); // pod -> time first seen
   let total = 0;
   let paused = false;
@@ -97,6 +98,7 @@
 
   function take(view) {
     const now = Date.now();
+    started = started || now;
     for (const c of view.calls) {
       calls.push({
         t: now,
@@ -140,7 +142,7 @@
     for (const [mode] of MODES) {
       const mine = calls.filter((c) => c.mode === mode);
       const lanes = pods.map((pod) => lane(pod, mine.filter((c) => c.pod === pod), mine.length, {
-        fresh: now - firstSeen.get(pod) < NEW_MS && firstSeen.size > 1,
+        isNew: firstSeen.get(pod) > started && now - firstSeen.get(pod) < NEW_MS,
         gone: newest - lastSeen.get(pod) > GONE_MS,
       }));
       const failed = mine.filter((c) => !c.pod);
@@ -163,11 +165,15 @@
     }
     const head = el("div", "head");
     head.append(el("span", "pod", pod));
-    if (flags.fresh) {
+    if (flags.isNew) {
       head.append(el("span", "badge new", "new"));
     }
     if (flags.gone) {
       head.append(el("span", "badge gone", "gone"));
+    }
+    const addrs = [...new Set(mine.filter((c) => c.pod).map((c) => c.addr))];
+    if (addrs.length) {
+      head.append(el("span", "addr", "via " + addrs.join(", ")));
     }
     row.append(head);
 
