@@ -5,7 +5,7 @@ go 1.26.0
 require (
 	github.com/caarlos0/env/v11 v11.4.2
 	// The browser tests (browsertest) drive headless Chromium through chromedp; cdproto is
-	// its protocol types, at the version chromedp v0.23.0 was released with.
+	// its protocol types, at the version chromedp v0.23.0 requires.
 	github.com/chromedp/cdproto v0.159.0
 	github.com/chromedp/chromedp v0.23.0
 	github.com/svc2svc/svc2svc/pkg v0.0.0

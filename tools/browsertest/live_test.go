@@ -4,7 +4,6 @@ import (
 	"context"
 	"flag"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -16,6 +15,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/svc2svc/svc2svc/pkg/servicetest"
+	"github.com/svc2svc/svc2svc/tools/internal/chromium"
 	"github.com/svc2svc/svc2svc/tools/internal/localpair"
 )
 
@@ -28,43 +28,18 @@ var screenshots = flag.String("screenshots", "", "directory for the screenshots 
 // waitLimit bounds each wait for the page: it is no speed goal, only a guard against a hang.
 const waitLimit = 60 * time.Second
 
-// chromium finds the browser: $CHROMIUM, else the usual names on PATH.
-func chromium(t *testing.T) string {
-	t.Helper()
-	if path := os.Getenv("CHROMIUM"); path != "" {
-		return path
-	}
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"} {
-		if path, err := exec.LookPath(name); err == nil {
-			return path
-		}
-	}
-	t.Fatal("no Chromium found for the browser tests: install it (Debian or Ubuntu: apt-get install -y chromium) " +
-		"or set CHROMIUM to a Chromium or Chrome binary")
-	return ""
-}
-
-// browser starts a headless Chromium of its own for t and returns a tab's context. It reaches
-// nothing but loopback: every host name but the loopback addresses fails to resolve, and
-// its background services (updates, sync, safe browsing) are off.
+// browser starts a headless Chromium of its own for t (see package chromium: it reaches
+// nothing but loopback) and returns a tab's context.
 func browser(t *testing.T) context.Context {
 	t.Helper()
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chromium(t)),
-		chromedp.NoSandbox, // the tests may run as root, as CI does
-		chromedp.DisableGPU,
-		chromedp.WindowSize(1200, 900),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.Flag("host-resolver-rules", "MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost"),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("hide-scrollbars", true),
-	)
+	path, err := chromium.Find()
+	if err != nil {
+		t.Fatalf("the browser tests need a browser: %v", err)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*waitLimit)
 	t.Cleanup(cancel)
-	alloc, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
-	t.Cleanup(cancelAlloc)
-	tab, cancelTab := chromedp.NewContext(alloc)
-	t.Cleanup(cancelTab)
+	tab, stop := chromium.Start(ctx, path, t.TempDir(), 1200, 900)
+	t.Cleanup(stop)
 	return tab
 }
 
@@ -106,29 +81,6 @@ func (p *problems) String() string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return strings.Join(p.list, "\n")
-}
-
-// lanesJS reads the page's lanes: for each view, the pods it reached (count above 0), sorted
-// and joined with commas, and how many calls it shows in all.
-const lanesJS = `(() => {
-  const view = (mode) => {
-    const lanes = [...document.querySelectorAll('.view[data-mode="' + mode + '"] .lane')];
-    const reached = lanes.filter((l) => l.dataset.pod !== "failed" && +l.dataset.count > 0);
-    return {pods: reached.map((l) => l.dataset.pod).sort().join(","),
-      calls: lanes.reduce((s, l) => s + +l.dataset.count, 0)};
-  };
-  return {fresh: view("fresh"), keepalive: view("keepalive"),
-    hint: document.getElementById("live-hint").textContent,
-    found: document.getElementById("live-found").textContent};
-})()`
-
-// page is what lanesJS returns.
-type page struct {
-	Fresh, KeepAlive struct {
-		Pods  string
-		Calls int
-	}
-	Hint, Found string
 }
 
 // TestLivePage loads the frontend's page in headless Chromium against the local pair and
@@ -184,10 +136,10 @@ func TestLivePage(t *testing.T) {
 			}
 			// Wait until the fresh view has reached every backend and each view shows at
 			// least 30 calls (a few batches), so the keep-alive view has had its chances too.
-			_, err = chromedp.Run(tab, chromedp.Poll[any](`(() => { const p = `+lanesJS+`;
+			_, err = chromedp.Run(tab, chromedp.Poll[any](`(() => { const p = `+chromium.LanesJS+`;
 				return p.fresh.pods === "`+all+`" && p.fresh.calls >= 30 && p.keepalive.calls >= 30; })()`,
 				chromedp.WithPollingTimeout(waitLimit)))
-			got, evalErr := chromedp.Run(tab, chromedp.Evaluate[page](lanesJS))
+			got, evalErr := chromedp.Run(tab, chromedp.Evaluate[chromium.Page](chromium.LanesJS))
 			if err != nil || evalErr != nil {
 				t.Fatalf("the lanes did not fill within %v: %v %v; the page shows %+v\nbrowser: %s\nlogs: %s",
 					waitLimit, err, evalErr, got, seen.String(), logs.String())

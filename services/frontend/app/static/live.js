@@ -41,6 +41,7 @@
   }
 
   let calls = []; // {t, mode, pod, addr, status, error, attempts, latency}
+  let balancing = ""; // "client": one address per pod, worth showing in each lane
   let started = 0; // when the first batch came in: the pods seen then are not "new"
   const firstSeen = new Map(); // pod -> time first seen
   let total = 0;
@@ -117,6 +118,7 @@
     }
     calls = calls.filter((c) => now - c.t <= WINDOW_MS);
     const d = view.discovery;
+    balancing = d.balancing;
     found.textContent = d.source
       ? "found via " + d.source + " (" + d.name + "): " + d.addrs.join(", ")
       : "no address found yet";
@@ -171,10 +173,6 @@
     if (flags.gone) {
       head.append(el("span", "badge gone", "gone"));
     }
-    const addrs = [...new Set(mine.filter((c) => c.pod).map((c) => c.addr))];
-    if (addrs.length) {
-      head.append(el("span", "addr", "via " + addrs.join(", ")));
-    }
     row.append(head);
 
     const bar = el("div", "bar");
@@ -193,6 +191,11 @@
     }
     if (retried) {
       text += " \u00b7 " + retried + " retried";
+    }
+    // Behind a ClusterIP every lane has the one address; with a pod per address, each its own.
+    const addrs = [...new Set(ok.map((c) => c.addr))];
+    if (balancing === "client" && addrs.length) {
+      text += " \u00b7 at " + addrs.join(", ");
     }
     if (flags.failed && mine.length) {
       text += " \u00b7 " + mine[mine.length - 1].status + " " + mine[mine.length - 1].error;
