@@ -50,7 +50,9 @@ type problems struct {
 	list []string
 }
 
-func (p *problems) listen(t *testing.T, tab context.Context) {
+// listen records the problems of tab; page is the page's own URL, whose status (a 503 when
+// the backend cannot be reached) is the frontend's answer, not a problem of the page.
+func (p *problems) listen(t *testing.T, tab context.Context, page string) {
 	t.Helper()
 	err := chromedp.Listen(tab, func(ev any) {
 		var problem string
@@ -62,7 +64,7 @@ func (p *problems) listen(t *testing.T, tab context.Context) {
 			}
 		case *log.EventEntryAdded:
 			// The browser asks for /favicon.ico by itself; the frontend has none.
-			if ev.Entry.Level == log.EntryLevelError && !strings.HasSuffix(ev.Entry.URL, "/favicon.ico") {
+			if ev.Entry.Level == log.EntryLevelError && !strings.HasSuffix(ev.Entry.URL, "/favicon.ico") && ev.Entry.URL != page {
 				problem = string(ev.Entry.Source) + ": " + ev.Entry.Text
 			}
 		}
@@ -84,27 +86,61 @@ func (p *problems) String() string {
 }
 
 // TestLivePage loads the frontend's page in headless Chromium against the local pair and
-// waits, within a bound, for its lanes to fill: once behind the ClusterIP stand-in, where
-// fresh connections reach all three backends and the keep-alive pool one, and once with DNS
-// listing the three (as a headless Service does), where both views reach all three. The hint
-// must name the case. Each run saves a screenshot.
+// waits, within a bound, for its lanes to fill: behind the ClusterIP stand-in, where fresh
+// connections reach all three backends and the keep-alive pool one; with DNS listing the three
+// (as a headless Service does), where both views reach all three; and with no backend to find,
+// where every call lands in the failed lanes. The hint must name the case, and the browser
+// must report no error. Each case saves a screenshot.
 func TestLivePage(t *testing.T) {
 	t.Parallel()
-	all := "backend-1,backend-2,backend-3"
+	const all = "backend-1,backend-2,backend-3"
 	tests := []struct {
-		name          string
-		clusterIP     bool
-		wantKeepAlive func(pods string) bool
-		wantHint      string
+		name      string
+		clusterIP bool
+		environ   []string // the frontend's, after the pair's
+		// until is a JavaScript condition over p, chromium.LanesJS's object, that the page
+		// must meet within waitLimit; check then judges the page.
+		until string
+		check func(t *testing.T, p chromium.Page)
 	}{
 		{
-			name: "clusterip", clusterIP: true, wantHint: "a ClusterIP Service",
-			// One pooled connection, kept for the whole test (CLIENT_MAX_CONN_AGE=10m below).
-			wantKeepAlive: func(pods string) bool { return pods != "" && !strings.Contains(pods, ",") },
+			name: "clusterip", clusterIP: true,
+			// Enough calls for the keep-alive view to have had its chances too.
+			until: `p.fresh.pods === "` + all + `" && p.fresh.calls >= 30 && p.keepalive.calls >= 30`,
+			check: func(t *testing.T, p chromium.Page) {
+				// One pooled connection, kept for the whole test (CLIENT_MAX_CONN_AGE=10m).
+				if p.KeepAlive.Pods == "" || strings.Contains(p.KeepAlive.Pods, ",") {
+					t.Errorf("keep-alive view reached %q (fresh: %q), want one backend behind a ClusterIP", p.KeepAlive.Pods, p.Fresh.Pods)
+				}
+				if !strings.Contains(p.Hint, "a ClusterIP Service") {
+					t.Errorf("hint %q, want it to name a ClusterIP Service", p.Hint)
+				}
+			},
 		},
 		{
-			name: "headless", wantHint: "both views spread",
-			wantKeepAlive: func(pods string) bool { return pods == all },
+			name:  "headless",
+			until: `p.fresh.pods === "` + all + `" && p.fresh.calls >= 30 && p.keepalive.calls >= 30`,
+			check: func(t *testing.T, p chromium.Page) {
+				if p.KeepAlive.Pods != all {
+					t.Errorf("keep-alive view reached %q, want all of %s with a pod per address", p.KeepAlive.Pods, all)
+				}
+				if !strings.Contains(p.Hint, "both views spread") {
+					t.Errorf("hint %q, want it to say both views spread", p.Hint)
+				}
+			},
+		},
+		{
+			name:    "no backend",
+			environ: []string{"DISCOVERY_SERVICE=no-such-service"},
+			until:   `p.fresh.failed >= 10 && p.keepalive.failed >= 10`,
+			check: func(t *testing.T, p chromium.Page) {
+				if p.Fresh.Pods != "" || p.KeepAlive.Pods != "" || p.Fresh.Failed != p.Fresh.Calls {
+					t.Errorf("page shows %+v, want failed calls only", p)
+				}
+				if !strings.Contains(p.Hint, "no address") {
+					t.Errorf("hint %q, want it to say discovery found no address", p.Hint)
+				}
+			},
 		},
 	}
 	for _, tt := range tests {
@@ -113,9 +149,10 @@ func TestLivePage(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
 			var logs servicetest.Buffer
 			pair, err := localpair.Start(ctx, localpair.Config{
-				ClusterIP: tt.clusterIP,
-				Environ:   []string{"LOG_LEVEL=warn", "CLIENT_MAX_CONN_AGE=10m"},
-				Stdout:    &logs,
+				ClusterIP:       tt.clusterIP,
+				Environ:         []string{"LOG_LEVEL=error", "CLIENT_MAX_CONN_AGE=10m"},
+				FrontendEnviron: tt.environ,
+				Stdout:          &logs,
 			})
 			if err != nil {
 				cancel()
@@ -130,25 +167,20 @@ func TestLivePage(t *testing.T) {
 
 			tab := browser(t)
 			var seen problems
-			seen.listen(t, tab)
+			seen.listen(t, tab, pair.FrontendURL+"/")
 			if err := chromedp.Do(tab, chromedp.Navigate(pair.FrontendURL+"/")); err != nil {
 				t.Fatalf("open %s: %v", pair.FrontendURL, err)
 			}
-			// Wait until the fresh view has reached every backend and each view shows at
-			// least 30 calls (a few batches), so the keep-alive view has had its chances too.
-			_, err = chromedp.Run(tab, chromedp.Poll[any](`(() => { const p = `+chromium.LanesJS+`;
-				return p.fresh.pods === "`+all+`" && p.fresh.calls >= 30 && p.keepalive.calls >= 30; })()`,
+			_, err = chromedp.Run(tab, chromedp.Poll[any](`(() => { const p = `+chromium.LanesJS+`; return `+tt.until+`; })()`,
 				chromedp.WithPollingTimeout(waitLimit)))
 			got, evalErr := chromedp.Run(tab, chromedp.Evaluate[chromium.Page](chromium.LanesJS))
 			if err != nil || evalErr != nil {
-				t.Fatalf("the lanes did not fill within %v: %v %v; the page shows %+v\nbrowser: %s\nlogs: %s",
-					waitLimit, err, evalErr, got, seen.String(), logs.String())
+				t.Fatalf("the page did not get to %s within %v: %v %v; it shows %+v\nbrowser: %s\nlogs: %s",
+					tt.until, waitLimit, err, evalErr, got, seen.String(), logs.String())
 			}
-			if !tt.wantKeepAlive(got.KeepAlive.Pods) || got.KeepAlive.Pods == got.Fresh.Pods && tt.clusterIP {
-				t.Errorf("keep-alive view reached %q (fresh: %q), not what %s should show", got.KeepAlive.Pods, got.Fresh.Pods, tt.name)
-			}
-			if !strings.Contains(got.Hint, tt.wantHint) || !strings.Contains(got.Found, "found via dns") {
-				t.Errorf("page says %q and hints %q, want discovery through dns and a hint with %q", got.Found, got.Hint, tt.wantHint)
+			tt.check(t, got)
+			if !strings.Contains(got.Found, "found via dns") && !strings.Contains(got.Found, "no address") {
+				t.Errorf("page says %q, want how the backend was found", got.Found)
 			}
 			if p := seen.String(); p != "" {
 				t.Errorf("the browser reported:\n%s", p)
@@ -162,11 +194,11 @@ func TestLivePage(t *testing.T) {
 			if dir == "" {
 				dir = t.TempDir()
 			}
-			path := filepath.Join(dir, "live-page-"+tt.name+".png")
+			path := filepath.Join(dir, "live-page-"+strings.ReplaceAll(tt.name, " ", "-")+".png")
 			if err := os.WriteFile(path, shot, 0o644); err != nil {
 				t.Fatal(err)
 			}
-			t.Logf("screenshot: %s (fresh %s, keep-alive %s)", path, got.Fresh.Pods, got.KeepAlive.Pods)
+			t.Logf("screenshot: %s (fresh %q, keep-alive %q)", path, got.Fresh.Pods, got.KeepAlive.Pods)
 		})
 	}
 }

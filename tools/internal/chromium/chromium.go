@@ -51,15 +51,17 @@ func Start(ctx context.Context, path, userDataDir string, width, height int) (ta
 }
 
 // LanesJS reads the frontend's live page: for each view ("fresh", "keepalive") the pods it
-// reached (count above 0, sorted, joined with commas) and its calls in all; the number of
+// reached (count above 0, sorted, joined with commas), its calls in all and its failed calls; the number of
 // pods listed, of pods marked gone, the hint and the discovery line. It evaluates to an
 // object that decodes into Page.
 const LanesJS = `(() => {
   const view = (mode) => {
     const lanes = [...document.querySelectorAll('.view[data-mode="' + mode + '"] .lane')];
     const reached = lanes.filter((l) => l.dataset.pod !== "failed" && +l.dataset.count > 0);
+    const failed = lanes.find((l) => l.dataset.pod === "failed");
     return {pods: reached.map((l) => l.dataset.pod).sort().join(","),
-      calls: lanes.reduce((s, l) => s + +l.dataset.count, 0)};
+      calls: lanes.reduce((s, l) => s + +l.dataset.count, 0),
+      failed: failed ? +failed.dataset.count : 0};
   };
   const lanes = [...document.querySelectorAll('.view[data-mode="fresh"] .lane')].filter((l) => l.dataset.pod !== "failed");
   return {fresh: view("fresh"), keepalive: view("keepalive"),
@@ -81,6 +83,7 @@ type Page struct {
 
 // View is one view of the page.
 type View struct {
-	Pods  string `json:"pods"`
-	Calls int    `json:"calls"`
+	Pods   string `json:"pods"`
+	Calls  int    `json:"calls"`
+	Failed int    `json:"failed"`
 }
