@@ -159,6 +159,7 @@ func live(ctx context.Context, backend *backendCaller, n int) liveView {
 	var (
 		mu       sync.Mutex
 		endpoint discovery.Endpoint
+		answered bool // endpoint is from an answered call: the whole resolution, name included
 		wg       sync.WaitGroup
 	)
 	for _, mode := range []string{modeFresh, modeKeepAlive} {
@@ -176,8 +177,10 @@ func live(ctx context.Context, backend *backendCaller, n int) liveView {
 				c, ep := liveOne(ctx, backend, mode)
 				mu.Lock()
 				view.Calls = append(view.Calls, c)
-				if ep.Source != "" {
-					endpoint = ep
+				// A failed call knows only the addresses it tried: it describes discovery
+				// only while no call has been answered.
+				if c.Pod != "" || (!answered && ep.Source != "") {
+					endpoint, answered = ep, c.Pod != ""
 				}
 				mu.Unlock()
 			}
@@ -190,7 +193,8 @@ func live(ctx context.Context, backend *backendCaller, n int) liveView {
 	return view
 }
 
-// liveOne makes one call in mode and reports it, with the resolution the call used.
+// liveOne makes one call in mode and reports it, with the resolution the call used (for a
+// failed call, its source and the addresses it tried).
 func liveOne(ctx context.Context, backend *backendCaller, mode string) (liveCall, discovery.Endpoint) {
 	v, err := backend.call(ctx, mode == modeFresh)
 	c := liveCall{Mode: mode, Status: http.StatusOK, Attempts: v.Attempts, LatencyMS: v.LatencyMS,

@@ -123,6 +123,9 @@ func TestLive(t *testing.T) {
 			if rec.Code != http.StatusOK {
 				t.Fatalf("GET /api/live?n=4 = %d %s, want 200", rec.Code, rec.Body)
 			}
+			if tt.wantStatus == http.StatusOK && v.Discovery.Name != "backend-service" {
+				t.Errorf("discovery %+v, want the name looked up, backend-service", v.Discovery)
+			}
 			if v.Discovery.Balancing != tt.wantBalancing || !strings.Contains(v.Hint, tt.wantHint) {
 				t.Errorf("discovery %+v, hint %q; want balancing %q and a hint with %q", v.Discovery, v.Hint, tt.wantBalancing, tt.wantHint)
 			}

@@ -120,7 +120,7 @@
     const d = view.discovery;
     balancing = d.balancing;
     found.textContent = d.source
-      ? "found via " + d.source + " (" + d.name + "): " + d.addrs.join(", ")
+      ? "found via " + d.source + (d.name ? " (" + d.name + ")" : "") + ": " + d.addrs.join(", ")
       : "no address found yet";
     hint.textContent = view.hint;
     draw(now);
