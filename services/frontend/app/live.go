@@ -234,9 +234,12 @@ func describe(ep discovery.Endpoint) liveDiscovery {
 // discovery returned: one address is a Service's ClusterIP (or something like it, such as
 // the local run's stand-in), several are the pods themselves.
 func hint(d liveDiscovery, maxConnAge time.Duration) string {
-	age := "never (CLIENT_MAX_CONN_AGE is off), so it stays there"
-	if maxConnAge > 0 {
-		age = fmt.Sprintf("until CLIENT_MAX_CONN_AGE (%v) retires the connection and the next one may reach another pod", maxConnAge)
+	age := fmt.Sprintf("until CLIENT_MAX_CONN_AGE (%v) retires the connection and the next one may reach another pod", maxConnAge)
+	switch {
+	case maxConnAge < 0:
+		age = "for good (CLIENT_MAX_CONN_AGE is off)"
+	case maxConnAge == 0: // httpclient's default, which the environment always sets
+		age = "until CLIENT_MAX_CONN_AGE retires the connection and the next one may reach another pod"
 	}
 	via := map[string]string{
 		string(discovery.SourceDNS): "DNS",
