@@ -14,8 +14,11 @@ run:
 	go build -o bin/localpair ./tools/cmd/localpair
 	bin/localpair
 
-## test: unit and integration tests of all modules with the race detector.
+## test: unit and integration tests of all modules with the race detector. The browser test
+## (tools/browsertest) drives headless Chromium: without one ($$CHROMIUM or on PATH), Debian's
+## chromium package is installed first.
 test:
+	@[ -n "$$CHROMIUM" ] || bash scripts/need.sh chromium chromium chromium-browser google-chrome google-chrome-stable
 	go test -race -count=1 $(MODULES)
 
 ## fmt: fail when gofmt would change a file.
