@@ -45,6 +45,8 @@ type callView struct {
 	Attempts  int      `json:"attempts"`
 	LatencyMS float64  `json:"latency_ms"`
 	TraceID   string   `json:"trace_id"`
+	// Client is who called the frontend, as it was told (client.go); nil in the one-shot mode.
+	Client *clientView `json:"client,omitempty"`
 }
 
 // backendCaller calls the backend's GET / and turns the result into a callView.
