@@ -76,9 +76,10 @@ out=$(curl -sS --max-time 10 -w '\n%{http_code}' -H 'X-Forwarded-For: <script>' 
 # HTTP: ingress-nginx redirects to https when the Ingress has tls (308); Traefik only through a
 # Middleware (its CRD) or an entry-point setting, neither of which an Ingress can ask for.
 out=$(curl -sS --max-time 10 -o /dev/null -w '%{http_code} %{redirect_url}' "${ING[@]}" "http://$ING_HOST/") || fail "GET http://$ING_HOST/"
+out=${out% }
 case $out in
   30[1278]" https://$ING_HOST/") pass "http://$ING_HOST/ redirects to HTTPS: $out" ;;
-  "200 "*) [[ $class == *traefik* ]] && pass "http://$ING_HOST/ is served over HTTP, not redirected ($out): Traefik redirects only with its Middleware CRD or an entry-point setting (docs/ingress.md#http-to-https)" ||
+  200) [[ $class == *traefik* ]] && pass "http://$ING_HOST/ is served over HTTP, not redirected ($out): Traefik redirects only with its Middleware CRD or an entry-point setting (docs/ingress.md#http-to-https)" ||
     fail "http://$ING_HOST/ = $out under IngressClass $class, want a redirect to https" ;;
   *) fail "http://$ING_HOST/ = '$out', want a redirect to https://$ING_HOST/ (or, on Traefik, 200)" ;;
 esac
