@@ -7,6 +7,9 @@
 #   frontend-tls  kubernetes.io/tls: the frontend's client certificate (URI SAN
 #                 spiffe://cluster.local/ns/<ns>/sa/frontend, DNS frontend; for mutual TLS later)
 #                 and ca.crt, which is what the frontend checks the backend with
+#   svc2svc-ingress-tls  kubernetes.io/tls, only when asked for (the argument ingress): the
+#                 certificate the Ingress of k8s/ingress/ serves for INGRESS_HOST (svc2svc.local),
+#                 and ca.crt; clients check it with the CA (curl --cacert .certs/ca.crt)
 # The CA's key never leaves CERTS_DIR (.certs/, gitignored). Secrets are applied with
 # kubectl create --dry-run=client | kubectl apply, so running it again changes nothing
 # unless a certificate was (re)issued.
@@ -15,8 +18,11 @@
 #   make certs NAMESPACE=demo      # another namespace (the SANs name it)
 #   make certs ROTATE=1            # new leaf keys and certificates from the same CA: a renewal
 #                                  # the services pick up without a restart
+#   bash scripts/certs.sh ingress  # only the Ingress's Secret (arguments name the Secrets to
+#                                  # make: backend, frontend, ingress; none means backend frontend)
 #
-# Environment: NAMESPACE, ROTATE=1, CERTS_DIR (default .certs), DAYS (leaf lifetime, default 90).
+# Environment: NAMESPACE, ROTATE=1, CERTS_DIR (default .certs), DAYS (leaf lifetime, default 90),
+# INGRESS_HOST (the Ingress's host name, default svc2svc.local).
 # A leaf is (re)issued when it is missing, when ROTATE=1, when the CA no longer signs it, or when
 # it expires within 7 days. To replace the CA itself, delete CERTS_DIR and run it again (the
 # frontends then trust the new CA as soon as their files are updated, so update both at once).
@@ -26,6 +32,17 @@ cd "$(dirname "$0")/.."
 CERTS_DIR=${CERTS_DIR:-.certs}
 DAYS=${DAYS:-90}
 ROTATE=${ROTATE:-}
+INGRESS_HOST=${INGRESS_HOST:-svc2svc.local}
+# Why opt-in: the Ingress's Secret is for k8s/ingress only; make certs keeps making exactly the two
+# that k8s/tls mounts.
+wanted=("$@")
+[ ${#wanted[@]} -gt 0 ] || wanted=(backend frontend)
+for name in "${wanted[@]}"; do
+  case $name in
+    backend | frontend | ingress) ;;
+    *) echo "certs.sh: unknown certificate '$name': want backend, frontend or ingress" >&2; exit 2 ;;
+  esac
+done
 
 if ! command -v openssl >/dev/null; then
   echo "openssl is missing: installing it with apt-get"
@@ -77,12 +94,26 @@ issue() {
 }
 
 svc=backend-service
-issue backend "DNS:$svc,DNS:$svc.$NAMESPACE,DNS:$svc.$NAMESPACE.svc,DNS:$svc.$NAMESPACE.svc.cluster.local" serverAuth
-issue frontend "URI:spiffe://cluster.local/ns/$NAMESPACE/sa/frontend,DNS:frontend" clientAuth
-
-for name in backend frontend; do
-  kubectl create secret generic "$name-tls" -n "$NAMESPACE" --type=kubernetes.io/tls \
+secrets=()
+for name in "${wanted[@]}"; do
+  case $name in
+    backend) issue backend "DNS:$svc,DNS:$svc.$NAMESPACE,DNS:$svc.$NAMESPACE.svc,DNS:$svc.$NAMESPACE.svc.cluster.local" serverAuth ;;
+    frontend) issue frontend "URI:spiffe://cluster.local/ns/$NAMESPACE/sa/frontend,DNS:frontend" clientAuth ;;
+    # Why a certificate of its own: a client of the Ingress checks the name it asked for, the host.
+    # A host that changed gets a new one (a kept one must still name it).
+    ingress)
+      if [ -f "$dir/ingress.crt" ] &&
+        [[ $(openssl x509 -noout -checkhost "$INGRESS_HOST" -in "$dir/ingress.crt" 2>&1) != *'does match'* ]]; then
+        rm -f "$dir/ingress.crt"
+      fi
+      issue ingress "DNS:$INGRESS_HOST" serverAuth
+      ;;
+  esac
+  secret=$name-tls
+  [ "$name" != ingress ] || secret=svc2svc-ingress-tls
+  kubectl create secret generic "$secret" -n "$NAMESPACE" --type=kubernetes.io/tls \
     --from-file=tls.crt="$dir/$name.crt" --from-file=tls.key="$dir/$name.key" --from-file=ca.crt="$ca.crt" \
     --dry-run=client -o yaml | kubectl apply -n "$NAMESPACE" -f -
+  secrets+=("$secret")
 done
-echo "context $context, namespace $NAMESPACE: Secrets backend-tls and frontend-tls; CA key in $CERTS_DIR/"
+echo "context $context, namespace $NAMESPACE: Secrets ${secrets[*]}; CA key in $CERTS_DIR/"

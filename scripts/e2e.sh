@@ -43,7 +43,7 @@ REMOTE_NS=svc2svc-remote
 # The namespace where k8s/ is applied with -n; created and deleted by this script.
 SCRATCH_NS=svc2svc-e2e-scratch
 # Every kustomization in k8s/ (k8s/base/ is inside k8s/; the overlays are the rest).
-KUSTOMIZATIONS='k8s k8s/client-job k8s/cross-namespace k8s/endpointslices k8s/env-fallback k8s/headless k8s/observability k8s/tls k8s/mtls k8s/cert-manager'
+KUSTOMIZATIONS='k8s k8s/client-job k8s/cross-namespace k8s/endpointslices k8s/env-fallback k8s/headless k8s/ingress k8s/observability k8s/tls k8s/mtls k8s/cert-manager'
 # Every pod this script creates carries one of these app labels.
 APPS='app in (backend,frontend,backend-client,frontend-remote,frontend-headless,frontend-watch,frontend-envfallback,flood)'
 
@@ -90,7 +90,7 @@ cleanup() {
     local dir left=''
     kubectl delete namespace "$SCRATCH_NS" --ignore-not-found --wait=false 2>&1
     kubectl delete pod flood -n default --ignore-not-found --wait=false 2>&1
-    kubectl delete secret backend-tls frontend-tls svc2svc-ca mtls-probe-anonymous mtls-probe-intruder -n default --ignore-not-found 2>&1
+    kubectl delete secret backend-tls frontend-tls svc2svc-ingress-tls svc2svc-ca mtls-probe-anonymous mtls-probe-intruder -n default --ignore-not-found 2>&1
     kubectl delete job -n default -l e2e-probe=mtls --ignore-not-found 2>&1
     # The HTTPS section's port-forwards and load, if it stopped half-way.
     # shellcheck disable=SC2086 # one argument per process id
@@ -719,6 +719,10 @@ else
 fi
 
 # ---------------------------------------------------------------------------------------------
+# shellcheck source=scripts/e2e/ingress.sh
+. scripts/e2e/ingress.sh
+
+# ---------------------------------------------------------------------------------------------
 say "HTTPS (k8s/tls/ and make certs): GET / over https://backend-service, then a certificate renewal under load"
 # scripts/certs.sh makes a CA in $WORK (its key stays there) and the Secrets backend-tls and
 # frontend-tls; k8s/tls replaces the pair with one that serves and calls over HTTPS.
@@ -858,7 +862,7 @@ else
   echo "INFO skaffold renders with: $(command -v kustomize || echo 'kubectl kustomize (no kustomize binary on PATH)')"
   objects() { grep -c '^kind:' || true; }
   pair=$(kubectl kustomize k8s | objects)
-  for profile in '' observability tls mtls cross-namespace endpointslices env-fallback headless; do
+  for profile in '' observability tls mtls cross-namespace endpointslices env-fallback headless ingress; do
     args=(--digest-source=none --offline=true)
     if [ -n "$profile" ]; then args+=(-p "$profile"); fi
     out=$("$SKAFFOLD" render "${args[@]}" 2>&1) || fail "skaffold render ${args[*]}: $out"

@@ -64,15 +64,37 @@ func TestIdentity(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			svc := startBackend(t, tt.environ...)
-			got := getIdentity(t, svc.URL+"/")
-			if got.Time.IsZero() {
-				t.Errorf("identity time is zero, want the time of the answer")
-			}
-			got.Time = tt.want.Time
-			if got != tt.want {
-				t.Errorf("GET / = %+v, want %+v", got, tt.want)
+			// /backend is where k8s/ingress routes to the backend, path unchanged.
+			for _, path := range []string{"/", "/backend"} {
+				got := getIdentity(t, svc.URL+path)
+				if got.Time.IsZero() {
+					t.Errorf("GET %s: identity time is zero, want the time of the answer", path)
+				}
+				got.Time = tt.want.Time
+				if got != tt.want {
+					t.Errorf("GET %s = %+v, want %+v", path, got, tt.want)
+				}
 			}
 		})
+	}
+}
+
+// TestIdentityOnlyAtItsPaths: /backend is one exact path, not a prefix, as the Ingress routes
+// it; anything under it is the JSON 404 of every unknown path.
+func TestIdentityOnlyAtItsPaths(t *testing.T) {
+	t.Parallel()
+	svc := startBackend(t, "POD_NAME=backend-1")
+	for _, path := range []string{"/backend/", "/backend/x", "/backendx"} {
+		res, err := http.Get(svc.URL + path)
+		if err != nil {
+			t.Fatalf("GET %s: %v", path, err)
+		}
+		var body map[string]any
+		err = json.NewDecoder(res.Body).Decode(&body)
+		res.Body.Close()
+		if res.StatusCode != http.StatusNotFound || err != nil || body["error"] == nil {
+			t.Errorf("GET %s = %d %v (%v), want a JSON 404", path, res.StatusCode, body, err)
+		}
 	}
 }
 

@@ -13,6 +13,9 @@ import (
 func routes(identity http.Handler) func(chi.Router) {
 	return func(r chi.Router) {
 		r.Method(http.MethodGet, "/", identity)
+		// The same answer under the path an Ingress routes straight here (k8s/ingress): the
+		// Ingress API has no portable rewrite, so the backend sees /backend, not /.
+		r.Method(http.MethodGet, "/backend", identity)
 	}
 }
 

@@ -48,6 +48,8 @@ type callView struct {
 	TraceID   string   `json:"trace_id"`
 	// endpoint is the resolution the call used, for /api/live's list of addresses.
 	endpoint discovery.Endpoint
+	// Client is who called the frontend, as it was told (client.go); nil in the one-shot mode.
+	Client *clientView `json:"client,omitempty"`
 }
 
 // backendCaller calls the backend's GET / and turns the result into a callView.

@@ -85,6 +85,25 @@ func writeCallText(w io.Writer, v callView) {
 	fmt.Fprintf(w, "attempts: %d\n", v.Attempts)
 	fmt.Fprintf(w, "latency: %s\n", latency(v.LatencyMS))
 	fmt.Fprintf(w, "trace id: %s\n", v.TraceID)
+	if c := v.Client; c != nil {
+		writeClientText(w, *c)
+	}
+}
+
+// writeClientText shows the caller as told, after the call's lines so that those keep their
+// place; every forwarded value is labelled as what a header said.
+func writeClientText(w io.Writer, c clientView) {
+	if c.IPFrom == ipFromForwardedFor {
+		fmt.Fprintf(w, "client ip: %s (as told by X-Forwarded-For, not verified)\n", c.IP)
+	} else {
+		fmt.Fprintf(w, "client ip: %s (the connection's peer)\n", c.IP)
+	}
+	if c.forwarded() {
+		fmt.Fprintf(w, "forwarded for: %s\n", orNone(strings.Join(c.ForwardedFor, ", ")))
+		fmt.Fprintf(w, "forwarded proto: %s\n", orNone(c.ForwardedProto))
+		fmt.Fprintf(w, "forwarded host: %s\n", orNone(c.ForwardedHost))
+	}
+	fmt.Fprintf(w, "peer: %s\n", c.Peer)
 }
 
 // writeFailureText is the curl view of a failure.
@@ -139,6 +158,14 @@ var page = template.Must(template.New("page").Funcs(template.FuncMap{"latency": 
 <tr><th>latency</th><td>{{latency .LatencyMS}}</td></tr>
 <tr><th>trace id</th><td><code>{{.TraceID}}</code></td></tr>
 </table>
+{{with .Client}}<h2>you, as told</h2>
+<table>
+<tr><th>client ip</th><td>{{.IP}} {{if eq .IPFrom "x-forwarded-for"}}(as told by X-Forwarded-For, not verified){{else}}(the connection's peer){{end}}</td></tr>
+{{if .ForwardedFor}}<tr><th>forwarded for</th><td>{{range $i, $a := .ForwardedFor}}{{if $i}}, {{end}}{{$a}}{{end}}</td></tr>
+{{end}}{{with .ForwardedProto}}<tr><th>forwarded proto</th><td>{{.}}</td></tr>
+{{end}}{{with .ForwardedHost}}<tr><th>forwarded host</th><td>{{.}}</td></tr>
+{{end}}<tr><th>peer</th><td>{{.Peer}}</td></tr>
+</table>{{end}}
 {{end}}
 {{with .Failure}}<h1 class="bad">frontend &rarr; backend: failed ({{.Status}})</h1>
 <table>

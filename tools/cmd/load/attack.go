@@ -31,6 +31,7 @@ type attackSpec struct {
 	maxWorkers  uint64
 	maxRequests uint64
 	countPods   bool            // decode backend.pod from each 2xx answer
+	transport   *http.Transport // the harness's own (-resolve, -cacert); nil: vegeta's default
 	onStart     func(time.Time) // called as the first request is about to go
 }
 
@@ -108,7 +109,12 @@ func attack(ctx context.Context, spec attackSpec) (*Report, error) {
 	if _, err := url.Parse(spec.url); err != nil {
 		return nil, err
 	}
-	attacker := vegeta.NewAttacker(
+	var opts []func(*vegeta.Attacker)
+	if spec.transport != nil {
+		// First, so that the options below (timeout, keep-alive, proxy) apply to it.
+		opts = append(opts, vegeta.Client(&http.Client{Transport: spec.transport}))
+	}
+	attacker := vegeta.NewAttacker(append(opts,
 		vegeta.Timeout(spec.timeout),
 		vegeta.Workers(min(spec.workers, spec.maxWorkers)),
 		vegeta.MaxWorkers(spec.maxWorkers),
@@ -118,7 +124,7 @@ func attack(ctx context.Context, spec attackSpec) (*Report, error) {
 		vegeta.Redirects(vegeta.NoFollow),
 		// The targets are loopback or the cluster's node: never through HTTP_PROXY.
 		vegeta.Proxy(func(*http.Request) (*url.URL, error) { return nil, nil }),
-	)
+	)...)
 	targeter := vegeta.NewStaticTargeter(vegeta.Target{
 		Method: http.MethodGet,
 		URL:    spec.url,

@@ -42,6 +42,9 @@ type options struct {
 	pairEnv []string
 	pairLog string
 
+	resolve resolveFlag
+	caFile  string
+
 	benchCompare bool
 	tls          bool
 	rounds       int
@@ -49,7 +52,7 @@ type options struct {
 }
 
 func parseOptions(args []string, stderr io.Writer) (options, error) {
-	var o options
+	o := options{resolve: resolveFlag{}}
 	fs := flag.NewFlagSet("load", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
@@ -61,6 +64,8 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	}
 	fs.StringVar(&o.target, "target", "", "frontend base URL, e.g. http://10.10.0.2:30080; empty: start the local pair in-process")
 	fs.StringVar(&o.path, "path", "/", "path to request")
+	fs.Var(o.resolve, "resolve", "connect to ADDR for HOST:PORT, keeping HOST for TLS and Host, as curl's: `HOST:PORT:ADDR` (repeatable)")
+	fs.StringVar(&o.caFile, "cacert", "", "check the target's TLS certificate against the CA certificates in this PEM `file`, as curl's")
 	fs.IntVar(&o.rate, "rate", 50, "requests per second; 0: as fast as -max-workers allow")
 	fs.DurationVar(&o.duration, "duration", 10*time.Second, "how long to send requests")
 	fs.DurationVar(&o.timeout, "timeout", 5*time.Second, "bound on each request")
@@ -147,6 +152,9 @@ func (o *options) check() error {
 	if !strings.HasPrefix(o.path, "/") {
 		errs = append(errs, fmt.Errorf("-path must start with /, got %q", o.path))
 	}
+	if o.benchCompare && (len(o.resolve) > 0 || o.caFile != "") {
+		errs = append(errs, errors.New("-resolve and -cacert apply to -target, not to -bench-compare"))
+	}
 	if o.tls && !o.benchCompare {
 		errs = append(errs, errors.New("-tls applies only with -bench-compare"))
 	}
@@ -203,6 +211,10 @@ func run(ctx context.Context, args, environ []string, stdin io.Reader, stdout, s
 		target = pair.FrontendURL
 		described = target + " (local pair in-process: 3 backends, loopback DNS)"
 	}
+	tr, err := transport(o.resolve, o.caFile)
+	if err != nil {
+		return err
+	}
 	title := o.title
 	if title == "" {
 		title = "load " + described
@@ -222,6 +234,7 @@ func run(ctx context.Context, args, environ []string, stdin io.Reader, stdout, s
 		maxWorkers:  o.maxWorkers,
 		maxRequests: o.maxRequests,
 		countPods:   true,
+		transport:   tr,
 		onStart: func(start time.Time) {
 			marks.start(start)
 			for _, e := range o.events {
