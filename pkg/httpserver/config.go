@@ -69,6 +69,11 @@ type Config struct {
 	// answering 503, so that Kubernetes stops routing to the pod before connections close.
 	// 0 (what a zero Config has) stops at once, as tests and the local run want.
 	DrainDelay time.Duration `env:"DRAIN_DELAY" envDefault:"5s" max:"1m"`
+	// AccessLogRate bounds the access log to this many lines per second; beyond it, lines
+	// are left out until the next second (answers with a 5xx status are always logged), and a
+	// line "access log sampled" says how many were. 0, what a zero Config has, logs every
+	// request. Access log lines are at level info, so LOG_LEVEL=warn turns them off.
+	AccessLogRate int `env:"ACCESS_LOG_RATE" envDefault:"100" min:"0"`
 	// ShutdownTimeout bounds waiting for in-flight requests once the drain delay is over.
 	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT" envDefault:"10s" min:"1ms" max:"5m"`
 	// TLS, when TLS_DIR names a mounted kubernetes.io/tls Secret, makes Port serve HTTPS

@@ -2,10 +2,9 @@ package httpserver
 
 import (
 	"bytes"
-	"context"
-	"crypto/rand"
 	"errors"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"net/url"
 
@@ -25,20 +24,33 @@ const ContentSecurityPolicy = "default-src 'none'; style-src 'self'; img-src 'se
 	"frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 
 // requestID gives each request an id: the caller's X-Request-Id when it is a plausible id
-// (1 to 64 characters of A-Z a-z 0-9 . _ -), a fresh random one otherwise. It is stored where
-// chi's middleware.GetReqID finds it and echoed in the answer, so a client can quote it in a
-// bug report. A bad id is dropped, never echoed or logged: a caller must not be able to put
-// 60 KB, newlines or markup into our headers and log lines.
+// (1 to 64 characters of A-Z a-z 0-9 . _ -), a fresh random one otherwise. It is set on the
+// answer, so a client can quote it in a bug report, and the access log reads it from there.
+// A bad id is dropped, never echoed or logged: a caller must not be able to put 60 KB,
+// newlines or markup into our headers and log lines.
 func requestID(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := r.Header.Get(middleware.RequestIDHeader)
 		if !validRequestID(id) {
-			id = rand.Text()
+			id = newRequestID()
 		}
-		w.Header().Set(middleware.RequestIDHeader, id)
-		ctx := context.WithValue(r.Context(), middleware.RequestIDKey, id)
-		next.ServeHTTP(w, r.WithContext(ctx))
+		w.Header()[middleware.RequestIDHeader] = []string{id}
+		next.ServeHTTP(w, r)
 	})
+}
+
+// newRequestID returns 26 random characters of the base32 alphabet, the form crypto/rand.Text
+// has. A request id names a request in logs; it must not collide, but it need not be secret,
+// so it comes from math/rand/v2's generator (seeded from the OS, no system call per id).
+func newRequestID() string {
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+	var b [26]byte
+	x, y := rand.Uint64(), rand.Uint64()
+	for i := range 13 {
+		b[i], b[13+i] = alphabet[x&31], alphabet[y&31]
+		x, y = x>>5, y>>5
+	}
+	return string(b[:])
 }
 
 // validRequestID reports whether id is 1 to maxRequestIDLen characters of [A-Za-z0-9._-].
@@ -58,16 +70,29 @@ func validRequestID(id string) bool {
 
 // secureHeaders sets the browser protections on every answer before the handler runs, so
 // errors (404, 405, 413, 500) carry them too. A handler may still override one.
+//
+// The values are shared by every answer rather than made per request (Header.Set makes a
+// slice each time): net/http only reads them, and a handler that changes one replaces it with
+// Set or Del, which never writes into the shared slice.
 func secureHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
-		h.Set("Content-Security-Policy", ContentSecurityPolicy)
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("X-Frame-Options", "DENY") // for browsers that predate frame-ancestors
-		h.Set("Referrer-Policy", "no-referrer")
+		h["Content-Security-Policy"] = cspValue
+		h["X-Content-Type-Options"] = nosniffValue
+		h["X-Frame-Options"] = denyValue // for browsers that predate frame-ancestors
+		h["Referrer-Policy"] = noReferrerValue
 		next.ServeHTTP(w, r)
 	})
 }
+
+// The shared header values of secureHeaders and WriteJSON, in canonical form.
+var (
+	cspValue        = []string{ContentSecurityPolicy}
+	nosniffValue    = []string{"nosniff"}
+	denyValue       = []string{"DENY"}
+	noReferrerValue = []string{"no-referrer"}
+	jsonValue       = []string{"application/json"}
+)
 
 // refuseLargeBody answers 413 for a body over limit, whatever the route or method. A
 // Content-Length over the limit is refused before a byte of the body is read. A body of
@@ -111,6 +136,10 @@ func refuseLargeBody(limit int64) func(http.Handler) http.Handler {
 // reach a handler as no n at all and be served with the default.
 func refuseBadQuery(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.RawQuery == "" {
+			next.ServeHTTP(w, r) // nothing to parse (ParseQuery would still make a map)
+			return
+		}
 		if _, err := url.ParseQuery(r.URL.RawQuery); err != nil {
 			WriteError(w, http.StatusBadRequest, "malformed query string")
 			return

@@ -14,8 +14,6 @@ import (
 	"sync/atomic"
 
 	"github.com/go-chi/chi/v5"
-	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
-	metricnoop "go.opentelemetry.io/otel/metric/noop"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 	tracenoop "go.opentelemetry.io/otel/trace/noop"
@@ -82,6 +80,7 @@ type Server struct {
 	tlsObserver   TLSObserver
 	tlsFiles      tlsdir.Observer
 	ready         func() bool // nil: always ready
+	sampler       *logSampler
 	handler       http.Handler
 	admin         http.Handler // nil: no admin port
 	draining      atomic.Bool  // set when shutdown starts; /readyz then answers 503
@@ -109,10 +108,10 @@ func New(cfg Config, deps Deps, routes func(r chi.Router)) *Server {
 	}
 	s := &Server{cfg: cfg, logger: deps.Logger, observer: deps.Observer, onListen: deps.OnListen,
 		onAdminListen: deps.OnAdminListen, connObserver: deps.ConnObserver, tlsObserver: deps.TLSObserver, tlsFiles: deps.TLSFiles,
-		ready: deps.Ready}
+		ready: deps.Ready, sampler: newLogSampler(cfg.AccessLogRate, deps.Logger)}
 
 	r := chi.NewRouter()
-	r.Use(s.middleware()...)
+	r.Use(s.middleware(deps.TracerProvider, deps.Propagator)...)
 	// Set before routes runs, so that sub-routers it mounts inherit the JSON answers.
 	r.NotFound(notFound)
 	r.MethodNotAllowed(methodNotAllowed(r))
@@ -138,14 +137,7 @@ func New(cfg Config, deps Deps, routes func(r chi.Router)) *Server {
 		routes(r)
 	}
 
-	traced := otelhttp.NewHandler(r, "http.server",
-		otelhttp.WithTracerProvider(deps.TracerProvider),
-		otelhttp.WithPropagators(deps.Propagator),
-		// Metrics are not collected; the no-op provider keeps otelhttp off the global one.
-		otelhttp.WithMeterProvider(metricnoop.NewMeterProvider()),
-		otelhttp.WithFilter(func(r *http.Request) bool { return !isProbe(r.URL.Path) }),
-	)
-	s.handler = limitBody(cfg.MaxBodyBytes, traced)
+	s.handler = limitBody(cfg.MaxBodyBytes, r)
 	return s
 }
 

@@ -18,8 +18,8 @@ func WriteJSON(w http.ResponseWriter, status int, v any) {
 		body = []byte(`{"error":"internal error","status":500}`)
 	}
 	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set("X-Content-Type-Options", "nosniff")
+	h["Content-Type"] = jsonValue
+	h["X-Content-Type-Options"] = nosniffValue
 	w.WriteHeader(status)
 	_, _ = w.Write(append(body, '\n'))
 }
