@@ -11,7 +11,13 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strings"
 	"syscall"
+
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/propagation"
+	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/svc2svc/svc2svc/pkg/discovery"
 )
@@ -69,7 +75,33 @@ func (c *Client) attempt(callCtx context.Context, req request, n int) attempt {
 	}
 	a := attempt{endpoint: ep, addr: c.pick(ep, req.first+uint64(n-1))}
 
-	ctx = context.WithValue(ctx, attemptKey{}, &attemptInfo{n: n, source: ep.Source, name: ep.Name, addr: a.addr})
+	// Each attempt is a client span of its own, named "METHOD /path" (callers pass fixed
+	// route paths, so the names stay few; the query would not), whose context goes out in
+	// the request's headers.
+	path, _, _ := strings.Cut(req.path, "?")
+	ctx, span := c.tracer.Start(ctx, req.method+" "+path, clientKind)
+	a = c.send(ctx, req, a)
+	if span.IsRecording() {
+		span.SetAttributes(attemptAttributes(req.method, c.scheme, a.addr, req.path, ep, n)...)
+		if a.status > 0 {
+			span.SetAttributes(semconv.HTTPResponseStatusCode(a.status))
+		}
+		switch {
+		case a.err != nil && a.status == 0:
+			span.SetStatus(codes.Error, a.err.Error())
+		case a.status >= http.StatusBadRequest:
+			span.SetStatus(codes.Error, "")
+		}
+	}
+	span.End()
+	return a
+}
+
+// clientKind is the start option of every attempt span, made once.
+var clientKind = trace.WithSpanKind(trace.SpanKindClient)
+
+// send makes attempt a: it sends req to a.addr within ctx and reads the answer.
+func (c *Client) send(ctx context.Context, req request, a attempt) attempt {
 	hreq, err := http.NewRequestWithContext(ctx, req.method, c.scheme+"://"+a.addr+req.path, bodyReader(req.body))
 	if err != nil {
 		a.outcome, a.err = InvalidRequest, err
@@ -78,6 +110,7 @@ func (c *Client) attempt(callCtx context.Context, req request, n int) attempt {
 	if req.header != nil {
 		hreq.Header = req.header.Clone()
 	}
+	c.prop.Inject(ctx, propagation.HeaderCarrier(hreq.Header))
 	resp, err := c.http.Do(hreq)
 	if err != nil {
 		return c.failed(ctx, a, unwrapURL(err))

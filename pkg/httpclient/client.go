@@ -9,7 +9,7 @@
 // where it happens, as one Outcome (outcome.go), which the retries, the Observer's metrics
 // and the caller's Error all read; unreachable.go remembers, by address, the addresses
 // whose connect failed; transport.go and connage.go are the http.RoundTripper stack under
-// each attempt (otelhttp's span, its attributes, the connection age limit).
+// each attempt (the connection age limit) and the attributes of the attempt spans.
 //
 // The retry policy is not itself an http.RoundTripper, on purpose: it retries on 502, 503
 // and 504 and after a body that breaks mid-read, and bounds each attempt including its body,
@@ -31,8 +31,6 @@ import (
 	"time"
 
 	"github.com/sethvargo/go-retry"
-	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
-	metricnoop "go.opentelemetry.io/otel/metric/noop"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 	tracenoop "go.opentelemetry.io/otel/trace/noop"
@@ -99,6 +97,8 @@ type Client struct {
 	base        http.RoundTripper
 	http        *http.Client
 	scheme      string // "http", or "https" with Deps.TLS
+	tracer      trace.Tracer
+	prop        propagation.TextMapPropagator
 	// next is where the next call starts in the address list; each call takes one
 	// position, and its retries walk on from there.
 	next atomic.Uint64
@@ -133,13 +133,6 @@ func New(cfg Config, deps Deps) *Client {
 	if prop == nil {
 		prop = propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{})
 	}
-	rt := otelhttp.NewTransport(tagAttempts{next: limitAge(base, cfg.MaxConnAge)},
-		otelhttp.WithTracerProvider(tp),
-		otelhttp.WithPropagators(prop),
-		// otelhttp would otherwise read the global meter provider; nothing here is global.
-		otelhttp.WithMeterProvider(metricnoop.NewMeterProvider()),
-		otelhttp.WithSpanNameFormatter(spanName),
-	)
 	invalidator, _ := deps.Resolver.(Invalidator)
 	return &Client{
 		cfg:         cfg,
@@ -150,8 +143,10 @@ func New(cfg Config, deps Deps) *Client {
 		obs:         deps.Observer,
 		base:        base,
 		scheme:      scheme,
+		tracer:      tp.Tracer(tracerName),
+		prop:        prop,
 		http: &http.Client{
-			Transport: rt,
+			Transport: limitAge(base, cfg.MaxConnAge),
 			// A redirect could lead anywhere, outside discovery and the retry rules;
 			// the caller gets the 3xx and decides.
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
@@ -159,11 +154,8 @@ func New(cfg Config, deps Deps) *Client {
 	}
 }
 
-// spanName names attempt spans "<METHOD> <path>". Callers pass fixed route paths, so the
-// names stay few; the query string is left out because it would not.
-func spanName(_ string, r *http.Request) string {
-	return r.Method + " " + r.URL.Path
-}
+// tracerName is the instrumentation scope of the attempt spans.
+const tracerName = "github.com/svc2svc/svc2svc/pkg/httpclient"
 
 // CloseIdleConnections closes the pooled connections that are not in use, for a clean
 // shutdown and for tests that check no goroutine is left behind.
@@ -302,8 +294,20 @@ func (c *Client) invalidate() {
 }
 
 // backoff is made fresh for every call: go-retry backoffs count attempts, so sharing one
-// would let calls eat each other's retries.
+// would let calls eat each other's retries. It is built at the first retry, so the calls that
+// need none (nearly all) do not build it.
 func (c *Client) backoff() retry.Backoff {
+	var b retry.Backoff
+	return retry.BackoffFunc(func() (time.Duration, bool) {
+		if b == nil {
+			b = c.newBackoff()
+		}
+		return b.Next()
+	})
+}
+
+// newBackoff is the exponential, capped, jittered backoff of one call, up to MaxAttempts.
+func (c *Client) newBackoff() retry.Backoff {
 	b := retry.NewExponential(c.cfg.BackoffBase)
 	b = retry.WithCappedDuration(c.cfg.BackoffMax, b)
 	// Jitter after the cap, so that capped waits still spread out.

@@ -9,7 +9,6 @@ import (
 
 	"go.opentelemetry.io/otel/attribute"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
-	"go.opentelemetry.io/otel/trace"
 
 	"github.com/svc2svc/svc2svc/pkg/discovery"
 )
@@ -39,49 +38,25 @@ func defaultTransport(connectTimeout time.Duration, tlsCfg *tls.Config) *http.Tr
 	return t
 }
 
-// attemptKey is the context key under which the client tells the transport which attempt a
-// request is.
-type attemptKey struct{}
-
-// attemptInfo describes one attempt, for its span: its number, how the address was found,
-// and the address.
-type attemptInfo struct {
-	n      int
-	source discovery.Source
-	name   string
-	addr   string
-}
-
-// tagAttempts sits under otelhttp, where the attempt's span is already in the request's
-// context, and adds what otelhttp cannot know: how the address was found and which attempt
-// this is, so a trace shows retries and where each one went.
-type tagAttempts struct {
-	next http.RoundTripper
-}
-
-// RoundTrip adds the attempt's attributes to its span and sends the request.
-func (t tagAttempts) RoundTrip(r *http.Request) (*http.Response, error) {
-	if a, ok := r.Context().Value(attemptKey{}).(*attemptInfo); ok {
-		if span := trace.SpanFromContext(r.Context()); span.IsRecording() {
-			span.SetAttributes(a.attributes()...)
-		}
-	}
-	return t.next.RoundTrip(r)
-}
-
-func (a *attemptInfo) attributes() []attribute.KeyValue {
+// attemptAttributes describe attempt n of a call to addr, found by ep, on its (recorded)
+// client span: the OpenTelemetry HTTP conventions' names, plus what only this client knows
+// (how the address was found and which attempt this is), so a trace shows retries and where
+// each one went.
+func attemptAttributes(method, scheme, addr, path string, ep discovery.Endpoint, n int) []attribute.KeyValue {
 	attrs := []attribute.KeyValue{
-		attribute.String("discovery.source", string(a.source)),
-		attribute.String("discovery.name", a.name),
-		attribute.Int("httpclient.attempt", a.n),
+		semconv.HTTPRequestMethodKey.String(method),
+		semconv.URLFull(scheme + "://" + addr + path),
+		attribute.String("discovery.source", string(ep.Source)),
+		attribute.String("discovery.name", ep.Name),
+		attribute.Int("httpclient.attempt", n),
 	}
-	if a.n > 1 {
-		attrs = append(attrs, semconv.HTTPRequestResendCount(a.n-1))
+	if n > 1 {
+		attrs = append(attrs, semconv.HTTPRequestResendCount(n-1))
 	}
-	if host, port, err := net.SplitHostPort(a.addr); err == nil {
-		attrs = append(attrs, semconv.NetworkPeerAddress(host))
+	if host, port, err := net.SplitHostPort(addr); err == nil {
+		attrs = append(attrs, semconv.ServerAddress(host), semconv.NetworkPeerAddress(host))
 		if p, err := strconv.Atoi(port); err == nil {
-			attrs = append(attrs, semconv.NetworkPeerPort(p))
+			attrs = append(attrs, semconv.ServerPort(p), semconv.NetworkPeerPort(p))
 		}
 	}
 	return attrs
