@@ -111,7 +111,7 @@ func (c *Client) send(ctx context.Context, req request, a attempt) attempt {
 		hreq.Header = req.header.Clone()
 	}
 	c.prop.Inject(ctx, propagation.HeaderCarrier(hreq.Header))
-	resp, err := c.http.Do(hreq)
+	resp, err := c.rt.RoundTrip(hreq)
 	if err != nil {
 		return c.failed(ctx, a, unwrapURL(err))
 	}
@@ -263,6 +263,12 @@ var errBodyTooLarge = fmt.Errorf("response body larger than %d bytes", maxBodyBy
 func readBody(resp *http.Response) ([]byte, error) {
 	if resp.ContentLength > maxBodyBytes {
 		return nil, errBodyTooLarge
+	}
+	if resp.ContentLength >= 0 && resp.Body != http.NoBody {
+		// The length is known: one buffer of that size, read whole.
+		b := make([]byte, resp.ContentLength)
+		_, err := io.ReadFull(resp.Body, b)
+		return b, err
 	}
 	b, err := io.ReadAll(io.LimitReader(resp.Body, maxBodyBytes+1))
 	if err != nil {

@@ -95,8 +95,8 @@ type Client struct {
 	invalidator Invalidator // nil: the resolver has no cache to drop
 	obs         Observer    // nil: calls are not reported
 	base        http.RoundTripper
-	http        *http.Client
-	scheme      string // "http", or "https" with Deps.TLS
+	rt          http.RoundTripper // base under the connection age limit
+	scheme      string            // "http", or "https" with Deps.TLS
 	tracer      trace.Tracer
 	prop        propagation.TextMapPropagator
 	// next is where the next call starts in the address list; each call takes one
@@ -145,12 +145,11 @@ func New(cfg Config, deps Deps) *Client {
 		scheme:      scheme,
 		tracer:      tp.Tracer(tracerName),
 		prop:        prop,
-		http: &http.Client{
-			Transport: limitAge(base, cfg.MaxConnAge),
-			// A redirect could lead anywhere, outside discovery and the retry rules;
-			// the caller gets the 3xx and decides.
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-		},
+		// The transport is called directly, not through an http.Client: the client would
+		// only add redirect following (a redirect could lead anywhere, outside discovery
+		// and the retry rules, so the caller gets the 3xx and decides), a cookie jar
+		// (none here) and a copy of the headers per request for the redirects.
+		rt: limitAge(base, cfg.MaxConnAge),
 	}
 }
 
