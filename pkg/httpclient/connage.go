@@ -71,16 +71,26 @@ func limitAge(next http.RoundTripper, maxAge time.Duration) http.RoundTripper {
 // transport picks is too old. The copy keeps the caller's request unmodified, as the
 // http.RoundTripper contract asks.
 func (t ageLimit) RoundTrip(r *http.Request) (*http.Response, error) {
-	var out *http.Request
-	trace := &httptrace.ClientTrace{GotConn: func(info httptrace.GotConnInfo) {
-		conn := info.Conn
-		if tc, ok := conn.(*tls.Conn); ok {
-			conn = tc.NetConn()
-		}
-		if c, ok := conn.(*datedConn); ok && time.Since(c.dialled) >= t.maxAge {
-			out.Close = true
-		}
-	}}
-	out = r.WithContext(httptrace.WithClientTrace(r.Context(), trace))
-	return t.next.RoundTrip(out)
+	// One allocation holds the trace and the copy's address, rather than one for each.
+	c := &ageCheck{maxAge: t.maxAge}
+	c.trace.GotConn = c.gotConn
+	c.out = r.WithContext(httptrace.WithClientTrace(r.Context(), &c.trace))
+	return t.next.RoundTrip(c.out)
+}
+
+// ageCheck is one request's check of its connection's age.
+type ageCheck struct {
+	trace  httptrace.ClientTrace
+	out    *http.Request
+	maxAge time.Duration
+}
+
+func (c *ageCheck) gotConn(info httptrace.GotConnInfo) {
+	conn := info.Conn
+	if tc, ok := conn.(*tls.Conn); ok {
+		conn = tc.NetConn()
+	}
+	if dc, ok := conn.(*datedConn); ok && time.Since(dc.dialled) >= c.maxAge {
+		c.out.Close = true
+	}
 }

@@ -1,27 +1,47 @@
 package httpserver
 
 import (
+	"bytes"
 	"encoding/json"
 	"net/http"
 	"strings"
+	"sync"
 
 	"github.com/go-chi/chi/v5"
 )
 
 // WriteJSON writes v as a JSON response with the given status. It encodes before writing
 // anything, so a value that cannot be encoded becomes a clean 500 instead of a half-written
-// 200.
+// 200. The body is what json.Marshal makes, and a newline; it is encoded into a buffer reused
+// across requests.
 func WriteJSON(w http.ResponseWriter, status int, v any) {
-	body, err := json.Marshal(v)
-	if err != nil {
+	buf := jsonBuffers.Get().(*bytes.Buffer)
+	defer putJSONBuffer(buf)
+	// An Encoder writes what json.Marshal makes, HTML-escaped alike, and a newline.
+	if err := json.NewEncoder(buf).Encode(v); err != nil {
 		status = http.StatusInternalServerError
-		body = []byte(`{"error":"internal error","status":500}`)
+		buf.Reset()
+		buf.WriteString(`{"error":"internal error","status":500}` + "\n")
 	}
 	h := w.Header()
 	h["Content-Type"] = jsonValue
 	h["X-Content-Type-Options"] = nosniffValue
 	w.WriteHeader(status)
-	_, _ = w.Write(append(body, '\n'))
+	_, _ = w.Write(buf.Bytes())
+}
+
+// jsonBuffers holds WriteJSON's buffers; maxPooledJSON keeps a rare huge answer's buffer from
+// staying in the pool.
+var jsonBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+const maxPooledJSON = 64 << 10
+
+func putJSONBuffer(buf *bytes.Buffer) {
+	if buf.Cap() > maxPooledJSON {
+		return
+	}
+	buf.Reset()
+	jsonBuffers.Put(buf)
 }
 
 // WriteError writes {"error": reason, "status": status}, the one error shape clients of every

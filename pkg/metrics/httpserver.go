@@ -79,7 +79,23 @@ func (s *HTTPServer) TLSRefused(reason string) { s.refused.WithLabelValues(reaso
 // ObserveRequest counts one request and records its duration. route is "" for a request no
 // route matched (a 404), which keeps unknown paths from creating series.
 func (s *HTTPServer) ObserveRequest(route, method string, status int, d time.Duration) {
-	code := strconv.Itoa(status)
+	code := statusLabel(status)
 	s.requests.WithLabelValues(route, method, code).Inc()
 	s.duration.WithLabelValues(route, method, code).Observe(d.Seconds())
+}
+
+// statusLabels are the label values of the status codes 100 to 599, made once rather than by
+// strconv.Itoa on every request.
+var statusLabels = func() (labels [600]string) {
+	for code := 100; code < len(labels); code++ {
+		labels[code] = strconv.Itoa(code)
+	}
+	return labels
+}()
+
+func statusLabel(status int) string {
+	if status >= 100 && status < len(statusLabels) {
+		return statusLabels[status]
+	}
+	return strconv.Itoa(status)
 }

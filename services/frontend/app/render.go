@@ -26,6 +26,13 @@ const (
 // frontend can produce wins. Quality values are ignored on purpose: browsers list text/html
 // first, curl sends */*, and programs ask for application/json alone.
 func negotiate(accept string) format {
+	// What programs and curl send, without the parsing below (which makes a map per call).
+	switch accept {
+	case "application/json":
+		return formatJSON
+	case "", "*/*", "text/plain":
+		return formatText
+	}
 	for part := range strings.SplitSeq(accept, ",") {
 		mt, _, err := mime.ParseMediaType(strings.TrimSpace(part))
 		if err != nil {
