@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"strings"
 	"syscall"
+	"time"
 
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/propagation"
@@ -57,10 +58,15 @@ type attempt struct {
 	body   []byte
 }
 
-// attempt resolves, picks the next address and sends req once, within its own deadline. n
-// is the attempt's number, from 1.
-func (c *Client) attempt(callCtx context.Context, req request, n int) attempt {
-	ctx, cancel := context.WithTimeout(callCtx, c.cfg.AttemptTimeout)
+// attempt resolves, picks the next address and sends req once, within its own deadline
+// (Config.AttemptTimeout, or the call's deadline when that comes first). n is the attempt's
+// number, from 1.
+func (c *Client) attempt(ctx context.Context, callDeadline time.Time, req request, n int) attempt {
+	deadline := time.Now().Add(c.cfg.AttemptTimeout)
+	if callDeadline.Before(deadline) {
+		deadline = callDeadline
+	}
+	ctx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
 
 	ep, err := c.resolver.Resolve(ctx)

@@ -234,27 +234,51 @@ func (c *Client) Do(ctx context.Context, method, path string, body []byte, heade
 
 // attempts makes req's attempts within Config.Timeout, waiting between them as a fresh
 // go-retry backoff says, and returns how the call ended and why.
+//
+// The first attempt runs before the retry loop, under the caller's ctx: its own deadline
+// (attempt) is never later than the call's, so it needs no context of the call's own. That
+// context, which the loop's waits end with, is made only when a retry is due, which saves
+// every call that succeeds at once (nearly all) a timer and a context.
 func (c *Client) attempts(ctx context.Context, req request, t *tries) (Outcome, error) {
-	callCtx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
-	defer cancel()
+	deadline := time.Now().Add(c.cfg.Timeout)
+	callDone := func() bool { return ctx.Err() != nil || !time.Now().Before(deadline) }
+	if err := context.Cause(ctx); err != nil {
+		return t.end(err, ctx, true) // cancelled before the call: nothing is sent
+	}
 	idempotent := idempotent(req.method)
-	err := retry.Do(callCtx, c.backoff(), func(callCtx context.Context) error {
-		a := c.attempt(callCtx, req, t.n+1)
+	// step makes the next attempt under ctx and says whether it is to be retried.
+	step := func(ctx context.Context) (again bool, err error) {
+		a := c.attempt(ctx, deadline, req, t.n+1)
 		t.add(a)
-		c.learn(a, callCtx.Err() == nil)
+		live := !callDone()
+		c.learn(a, live)
 		if c.obs != nil && a.addr != "" {
 			c.obs.ObserveAttempt(a.endpoint.Source, a.outcome.attemptResult(a.status))
 		}
-		switch {
-		case a.outcome == OK:
-			return nil
-		case a.outcome.retryable(idempotent) && callCtx.Err() == nil:
-			return retry.RetryableError(a.err)
-		default:
-			return a.err
+		if a.outcome == OK {
+			return false, nil
 		}
-	})
-	return t.end(err, ctx, callCtx)
+		return a.outcome.retryable(idempotent) && live, a.err
+	}
+	again, err := step(ctx)
+	if again {
+		callCtx, cancel := context.WithDeadline(ctx, deadline)
+		defer cancel()
+		first := true
+		err = retry.Do(callCtx, c.backoff(), func(callCtx context.Context) error {
+			if first {
+				// The failure of the attempt made above: the loop waits, then retries.
+				first = false
+				return retry.RetryableError(err)
+			}
+			again, err := step(callCtx)
+			if again {
+				return retry.RetryableError(err)
+			}
+			return err
+		})
+	}
+	return t.end(err, ctx, callDone())
 }
 
 // learn acts on what attempt a found out about the backend's addresses. callLive is false
@@ -348,17 +372,17 @@ func (t *tries) add(a attempt) {
 	}
 }
 
-// end decides how the call ended, from err (what retry.Do returned), the caller's ctx, the
-// call's callCtx and the attempts: the one place where the attempts' outcomes become the
-// call's.
-func (t *tries) end(err error, ctx, callCtx context.Context) (Outcome, error) {
+// end decides how the call ended, from err (what the last attempt or retry.Do returned), the
+// caller's ctx, whether the call's time is up or the caller gave up (callDone) and the
+// attempts: the one place where the attempts' outcomes become the call's.
+func (t *tries) end(err error, ctx context.Context, callDone bool) (Outcome, error) {
 	switch {
 	case err == nil:
 		return OK, nil
 	case errors.Is(ctx.Err(), context.Canceled):
 		// The caller gave up; no answer would reach anyone.
 		return Canceled, ctx.Err()
-	case callCtx.Err() != nil:
+	case callDone:
 		return Timeout, context.DeadlineExceeded
 	case t.n > 0 && !t.connected && (t.last.outcome == ConnectFailed || t.last.outcome == Timeout):
 		// No attempt got as far as a connection: nothing accepts them at any address.
