@@ -85,7 +85,7 @@ func (c *Client) attempt(ctx context.Context, callDeadline time.Time, req reques
 	// route paths, so the names stay few; the query would not), whose context goes out in
 	// the request's headers.
 	path, _, _ := strings.Cut(req.path, "?")
-	ctx, span := c.tracer.Start(ctx, req.method+" "+path, clientKind)
+	ctx, span := c.tracer.Start(ctx, req.method+" "+path, clientStart...)
 	a = c.send(ctx, req, a)
 	if span.IsRecording() {
 		span.SetAttributes(attemptAttributes(req.method, c.scheme, a.addr, req.path, ep, n)...)
@@ -103,21 +103,25 @@ func (c *Client) attempt(ctx context.Context, callDeadline time.Time, req reques
 	return a
 }
 
-// clientKind is the start option of every attempt span, made once.
-var clientKind = trace.WithSpanKind(trace.SpanKindClient)
+// clientStart are the start options of every attempt span, made once.
+var clientStart = []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindClient)}
 
 // send makes attempt a: it sends req to a.addr within ctx and reads the answer.
 func (c *Client) send(ctx context.Context, req request, a attempt) attempt {
+	ctx, age := withAgeLimit(ctx, c.cfg.MaxConnAge)
 	hreq, err := http.NewRequestWithContext(ctx, req.method, c.scheme+"://"+a.addr+req.path, bodyReader(req.body))
 	if err != nil {
 		a.outcome, a.err = InvalidRequest, err
 		return a
 	}
+	if age != nil {
+		age.req = hreq
+	}
 	if req.header != nil {
 		hreq.Header = req.header.Clone()
 	}
 	c.prop.Inject(ctx, propagation.HeaderCarrier(hreq.Header))
-	resp, err := c.rt.RoundTrip(hreq)
+	resp, err := c.base.RoundTrip(hreq)
 	if err != nil {
 		return c.failed(ctx, a, unwrapURL(err))
 	}

@@ -94,11 +94,14 @@ type Client struct {
 	resolver    Resolver
 	invalidator Invalidator // nil: the resolver has no cache to drop
 	obs         Observer    // nil: calls are not reported
-	base        http.RoundTripper
-	rt          http.RoundTripper // base under the connection age limit
-	scheme      string            // "http", or "https" with Deps.TLS
-	tracer      trace.Tracer
-	prop        propagation.TextMapPropagator
+	// base sends the requests. It is called directly, not through an http.Client, which
+	// would only add redirect following (a redirect could lead anywhere, outside discovery
+	// and the retry rules, so the caller gets the 3xx and decides), a cookie jar (none here)
+	// and a copy of the headers per request for the redirects.
+	base   http.RoundTripper
+	scheme string // "http", or "https" with Deps.TLS
+	tracer trace.Tracer
+	prop   propagation.TextMapPropagator
 	// next is where the next call starts in the address list; each call takes one
 	// position, and its retries walk on from there.
 	next atomic.Uint64
@@ -145,11 +148,6 @@ func New(cfg Config, deps Deps) *Client {
 		scheme:      scheme,
 		tracer:      tp.Tracer(tracerName),
 		prop:        prop,
-		// The transport is called directly, not through an http.Client: the client would
-		// only add redirect following (a redirect could lead anywhere, outside discovery
-		// and the retry rules, so the caller gets the 3xx and decides), a cookie jar
-		// (none here) and a copy of the headers per request for the redirects.
-		rt: limitAge(base, cfg.MaxConnAge),
 	}
 }
 
@@ -222,7 +220,7 @@ func (c *Client) Do(ctx context.Context, method, path string, body []byte, heade
 		return nil, &Error{
 			Outcome:  outcome,
 			Source:   t.endpoint.Source,
-			Addrs:    t.addrs,
+			Addrs:    t.addrs(),
 			Attempts: t.n,
 			Status:   t.last.status,
 			Err:      cause,
@@ -352,7 +350,8 @@ func idempotent(method string) bool {
 // is its only writer.
 type tries struct {
 	n         int                // attempts that picked an address
-	addrs     []string           // the addresses tried, each once, in the order first tried
+	first     string             // the first address tried; "" before any
+	more      []string           // the other addresses tried, each once, in the order first tried
 	endpoint  discovery.Endpoint // the resolution the latest attempt used
 	connected bool               // some attempt got a connection
 	last      attempt            // the latest attempt, resolved or not
@@ -367,9 +366,21 @@ func (t *tries) add(a attempt) {
 	t.n++
 	t.endpoint = a.endpoint
 	t.connected = t.connected || a.connected
-	if !slices.Contains(t.addrs, a.addr) {
-		t.addrs = append(t.addrs, a.addr)
+	switch {
+	case t.first == "":
+		t.first = a.addr
+	case a.addr != t.first && !slices.Contains(t.more, a.addr):
+		t.more = append(t.more, a.addr)
 	}
+}
+
+// addrs lists the addresses tried, each once, in the order first tried. The first is kept
+// apart from the others so that a call that tries one address (nearly all) makes no list.
+func (t *tries) addrs() []string {
+	if t.first == "" {
+		return nil
+	}
+	return append([]string{t.first}, t.more...)
 }
 
 // end decides how the call ended, from err (what the last attempt or retry.Do returned), the

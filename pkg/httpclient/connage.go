@@ -46,51 +46,39 @@ func dateConns(dial func(ctx context.Context, network, addr string) (net.Conn, e
 // Why this way: the transport tells which connection a request got (httptrace's GotConn, run
 // in the request's goroutine before the request is written), and req.Close is what the
 // transport itself reads to decide whether to keep the connection, so the connection is
-// retired cleanly between two requests, never under one. The alternatives are worse: closing
-// the connection from a timer races with a request that has just picked it and fails that
-// request; calling CloseIdleConnections periodically closes only the connections idle at that
-// instant, which under steady load are not the old ones in particular, and needs a goroutine
-// with a lifecycle. The age is read from the *datedConn the default transport's dialer makes;
-// connections from another dialer (a Deps.Transport) are left alone. An HTTPS connection is a
-// *tls.Conn over the *datedConn, and is judged by the one beneath. HTTP/2 connections are
-// never handed to GotConn this way and are left alone too; service calls are HTTP/1.1.
+// retired cleanly between two requests, never under one. The attempt sets it on the request
+// it made itself (see Client.send), so no copy of the request is needed. The alternatives are
+// worse: closing the connection from a timer races with a request that has just picked it and
+// fails that request; calling CloseIdleConnections periodically closes only the connections
+// idle at that instant, which under steady load are not the old ones in particular, and needs
+// a goroutine with a lifecycle. The age is read from the *datedConn the default transport's
+// dialer makes; connections from another dialer (a Deps.Transport) are left alone. An HTTPS
+// connection is a *tls.Conn over the *datedConn, and is judged by the one beneath. HTTP/2
+// connections are never handed to GotConn this way and are left alone too; service calls are
+// HTTP/1.1.
 type ageLimit struct {
-	next   http.RoundTripper
+	trace  httptrace.ClientTrace // one allocation holds the trace and what it needs
+	req    *http.Request
 	maxAge time.Duration
 }
 
-// limitAge returns next wrapped in an ageLimit, or next itself when maxAge is 0 (unbounded).
-func limitAge(next http.RoundTripper, maxAge time.Duration) http.RoundTripper {
+// withAgeLimit returns ctx with the trace of an ageLimit, or ctx and nil when maxAge is 0
+// (unbounded). The caller makes its request with that context and sets the ageLimit's req.
+func withAgeLimit(ctx context.Context, maxAge time.Duration) (context.Context, *ageLimit) {
 	if maxAge <= 0 {
-		return next
+		return ctx, nil
 	}
-	return ageLimit{next: next, maxAge: maxAge}
+	l := &ageLimit{maxAge: maxAge}
+	l.trace.GotConn = l.gotConn
+	return httptrace.WithClientTrace(ctx, &l.trace), l
 }
 
-// RoundTrip sends r on a shallow copy whose Close field it sets if the connection the
-// transport picks is too old. The copy keeps the caller's request unmodified, as the
-// http.RoundTripper contract asks.
-func (t ageLimit) RoundTrip(r *http.Request) (*http.Response, error) {
-	// One allocation holds the trace and the copy's address, rather than one for each.
-	c := &ageCheck{maxAge: t.maxAge}
-	c.trace.GotConn = c.gotConn
-	c.out = r.WithContext(httptrace.WithClientTrace(r.Context(), &c.trace))
-	return t.next.RoundTrip(c.out)
-}
-
-// ageCheck is one request's check of its connection's age.
-type ageCheck struct {
-	trace  httptrace.ClientTrace
-	out    *http.Request
-	maxAge time.Duration
-}
-
-func (c *ageCheck) gotConn(info httptrace.GotConnInfo) {
+func (l *ageLimit) gotConn(info httptrace.GotConnInfo) {
 	conn := info.Conn
 	if tc, ok := conn.(*tls.Conn); ok {
 		conn = tc.NetConn()
 	}
-	if dc, ok := conn.(*datedConn); ok && time.Since(dc.dialled) >= c.maxAge {
-		c.out.Close = true
+	if dc, ok := conn.(*datedConn); ok && time.Since(dc.dialled) >= l.maxAge {
+		l.req.Close = true
 	}
 }

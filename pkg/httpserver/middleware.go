@@ -61,7 +61,7 @@ func (s *Server) observe(tracer trace.Tracer, prop propagation.TextMapPropagator
 			span := trace.SpanFromContext(r.Context()) // none for probes
 			if !probe {
 				ctx := prop.Extract(r.Context(), propagation.HeaderCarrier(r.Header))
-				ctx, span = tracer.Start(ctx, methodLabel(r.Method), serverKind)
+				ctx, span = tracer.Start(ctx, methodLabel(r.Method), serverStart...)
 				if span.IsRecording() {
 					span.SetAttributes(requestAttributes(r)...)
 				}
@@ -106,8 +106,8 @@ func (s *Server) observe(tracer trace.Tracer, prop propagation.TextMapPropagator
 	}
 }
 
-// serverKind is the start option of every server span, made once.
-var serverKind = trace.WithSpanKind(trace.SpanKindServer)
+// serverStart are the start options of every server span, made once.
+var serverStart = []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindServer)}
 
 // requestAttributes describe a request on its (recorded) server span, in the OpenTelemetry
 // HTTP conventions' names.

@@ -53,7 +53,7 @@ func New(ctx context.Context, service, version string, cfg Config) (*Telemetry, 
 	if err != nil {
 		return nil, err
 	}
-	prop := propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{})
+	prop := canonicalHeaders{propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{})}
 	if cfg.OTLPEndpoint == "" {
 		// Nothing would ever read a recorded span: make the ids, record nothing.
 		return &Telemetry{TracerProvider: newIDsOnly(sampler), Propagator: prop}, nil
