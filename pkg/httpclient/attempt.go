@@ -84,8 +84,7 @@ func (c *Client) attempt(ctx context.Context, callDeadline time.Time, req reques
 	// Each attempt is a client span of its own, named "METHOD /path" (callers pass fixed
 	// route paths, so the names stay few; the query would not), whose context goes out in
 	// the request's headers.
-	path, _, _ := strings.Cut(req.path, "?")
-	ctx, span := c.tracer.Start(ctx, req.method+" "+path, clientStart...)
+	ctx, span := c.tracer.Start(ctx, c.spanName(req.method, req.path), clientStart...)
 	a = c.send(ctx, req, a)
 	if span.IsRecording() {
 		span.SetAttributes(attemptAttributes(req.method, c.scheme, a.addr, req.path, ep, n)...)
@@ -102,6 +101,22 @@ func (c *Client) attempt(ctx context.Context, callDeadline time.Time, req reques
 	span.End()
 	return a
 }
+
+// spanName returns the name of the attempt spans of method path: "METHOD /path", without
+// the query. The last name made is kept, so a client that calls one route over and over (as
+// the frontend does) makes it once rather than on every attempt.
+func (c *Client) spanName(method, path string) string {
+	if n := c.lastSpanName.Load(); n != nil && n.method == method && n.path == path {
+		return n.name
+	}
+	route, _, _ := strings.Cut(path, "?")
+	n := &spanName{method: method, path: path, name: method + " " + route}
+	c.lastSpanName.Store(n)
+	return n.name
+}
+
+// spanName is a span name and what it was made from.
+type spanName struct{ method, path, name string }
 
 // clientStart are the start options of every attempt span, made once.
 var clientStart = []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindClient)}

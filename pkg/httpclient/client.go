@@ -102,6 +102,8 @@ type Client struct {
 	scheme string // "http", or "https" with Deps.TLS
 	tracer trace.Tracer
 	prop   propagation.TextMapPropagator
+	// lastSpanName is the attempt span name made last (see spanName).
+	lastSpanName atomic.Pointer[spanName]
 	// next is where the next call starts in the address list; each call takes one
 	// position, and its retries walk on from there.
 	next atomic.Uint64
