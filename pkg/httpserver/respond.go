@@ -23,11 +23,18 @@ func WriteJSON(w http.ResponseWriter, status int, v any) {
 		buf.Reset()
 		buf.WriteString(`{"error":"internal error","status":500}` + "\n")
 	}
+	WriteJSONBody(w, status, buf.Bytes())
+}
+
+// WriteJSONBody writes body, which must be JSON (ending with a newline, as WriteJSON's do), as
+// a JSON response with the given status: the headers and status of WriteJSON, for a handler
+// that encodes its answer itself.
+func WriteJSONBody(w http.ResponseWriter, status int, body []byte) {
 	h := w.Header()
 	h["Content-Type"] = jsonValue
 	h["X-Content-Type-Options"] = nosniffValue
 	w.WriteHeader(status)
-	_, _ = w.Write(buf.Bytes())
+	_, _ = w.Write(body)
 }
 
 // jsonBuffers holds WriteJSON's buffers; maxPooledJSON keeps a rare huge answer's buffer from
