@@ -4,7 +4,7 @@ MODULES := $(shell go list -f '{{.Dir}}/...' -m)
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 BENCHTIME ?= 1s
 
-.PHONY: run test fmt vet staticcheck tidy-check deps-check bench fuzz build e2e check load bench-compare plot probes certs
+.PHONY: run test fmt vet staticcheck tidy-check deps-check bench fuzz build e2e check load bench-compare bench-tls plot probes certs
 
 ## run: start 3 backend replicas, a loopback DNS server and the frontend; Ctrl-C stops all.
 ## Built, then run, not `go run`: go run exits 1 on an interrupt whatever the program's own
@@ -66,13 +66,23 @@ load:
 	mkdir -p bin
 	go run ./tools/cmd/load -rate 100 -duration 10s -json bin/load.json -plot bin/load.html $(LOAD_FLAGS)
 
-## bench-compare: backend alone, frontend -> backend and httputil.ReverseProxy -> backend on
-## loopback, each at max rate with 8 requests in flight, in 3 rounds; prints the medians.
-## COMPARE_FLAGS adds or overrides flags, e.g. COMPARE_FLAGS='-rate 2000' for a fixed rate, or
-## COMPARE_FLAGS=-tls for two more rows: frontend -> backend over HTTPS and over mutual TLS.
+## bench-compare: what the pair costs against the floor (tools/cmd/hopcost): a bare net/http
+## hello (A), a bare httputil.ReverseProxy -> that hello (B), the backend alone and the pair
+## (frontend -> backend), each server a process of its own as built by make build, under wrk
+## (Debian: apt-get install wrk) with 64 keep-alive connections, in 3 interleaved rounds of
+## 10 s; prints throughput, p99 and server CPU per request (from /proc) and the ratios to A
+## and B. COMPARE_FLAGS adds or overrides flags, e.g. COMPARE_FLAGS='-rounds 5 -env LOG_LEVEL=warn'.
 COMPARE_FLAGS ?=
-bench-compare:
-	go run ./tools/cmd/load -bench-compare -rate 0 -max-workers 8 -duration 5s -rounds 3 $(COMPARE_FLAGS)
+bench-compare: build
+	go run ./tools/cmd/hopcost $(COMPARE_FLAGS)
+
+## bench-tls: the load harness's comparison, in-process: backend alone, frontend -> backend,
+## httputil.ReverseProxy -> backend, and the frontend calling an HTTPS and a mutual TLS backend,
+## at max rate with 8 requests in flight, in 3 rounds; prints the medians. TLS_COMPARE_FLAGS adds
+## or overrides flags (go run ./tools/cmd/load -h).
+TLS_COMPARE_FLAGS ?=
+bench-tls:
+	go run ./tools/cmd/load -bench-compare -tls -rate 0 -max-workers 8 -duration 5s -rounds 3 $(TLS_COMPARE_FLAGS)
 
 ## plot: render a load harness HTML plot (make load's bin/load.html, or NAME.html in the e2e's
 ## E2E_ARTIFACTS) to a PNG with headless Chromium (Debian: apt-get install chromium), e.g.

@@ -9,8 +9,10 @@
 //
 // The services run as built by `go build` (make bench-compare builds them), with their
 // shipped defaults: no OTLP endpoint (trace ids made and propagated, no span recorded), the
-// Prometheus RED metrics, LOG_LEVEL and ACCESS_LOG as shipped; -env adds variables to both.
-// Their stdout goes to a pipe the tool drains, as a container runtime's would.
+// Prometheus RED metrics, LOG_LEVEL=info and ACCESS_LOG_RATE=100 (the access log's first 100
+// lines of every second, and every 5xx); -env adds variables to both. Their stdout goes to a
+// pipe the tool drains, as a container runtime's would. The frontend finds the backend through
+// the Service variables (DISCOVERY_SKIP_DNS=true), a cached lookup like the DNS one.
 //
 // wrk, not vegeta: wrk is an event loop in C that keeps -connections requests in flight with
 // a fraction of the CPU a Go load generator needs for the same rate, which on a 2-core machine
