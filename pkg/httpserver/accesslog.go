@@ -11,9 +11,9 @@ import (
 // logSampler bounds the access log to perSecond lines in each second of the clock, the way
 // zap's production logger samples (the first 100 of each second): at the rates people read
 // logs at (a curl, `make load`'s 100/s spread over the pods) every request is logged, and a
-// service under heavy load does not spend most of its time writing lines nobody reads (one
-// JSON line and one write to stdout per request cost the backend as much CPU as serving it:
-// docs/results.md). Answers with a 5xx status are always logged, whatever the count. At the
+// service under heavy load does not spend its CPU writing lines nobody reads (one JSON line
+// and one write to stdout per request were about a quarter of the backend's CPU time under
+// load: docs/results.md). Answers with a 5xx status are always logged, whatever the count. At the
 // start of a second that follows one with lines left out, one "access log sampled" line says
 // how many. The count is approximate under contention (a few more lines may pass); that is
 // all a bound needs.

@@ -49,8 +49,8 @@ func (s *Server) middleware(tp trace.TracerProvider, prop propagation.TextMapPro
 // RED metrics are Prometheus's) for every request, and wrapped the writer and the body again,
 // whether or not the span was recorded. Here the attributes are made only for a recording
 // span (an exporter is set and the trace is sampled); the ids are made and propagated either
-// way. That took 30 of the backend's 80 allocations per request and a fifth of its CPU time
-// (BenchmarkPathAllocs, tools/cmd/hopcost; docs/results.md).
+// way. That was about 30 of the backend's 80 allocations per request (BenchmarkPathAllocs in
+// tools/pairtest; docs/results.md).
 //
 // It logs from a defer so that a request aborted by a panic is logged and counted too.
 func (s *Server) observe(tracer trace.Tracer, prop propagation.TextMapPropagator) func(http.Handler) http.Handler {
