@@ -24,8 +24,11 @@ import (
 // front of it and (3) a plain httputil.ReverseProxy in front of it, the reference for what one
 // Go hop costs. Every server is real (the services through their Run functions) and in this
 // process, as is the client, so on a small machine all of them share its CPUs. The services
-// run with their production settings (LOG_LEVEL=info: one access log line per request), their
-// logs written and then dropped once they listen.
+// run with their production settings (LOG_LEVEL=info, ACCESS_LOG_RATE=100: the first 100
+// access log lines of each second), their logs written and then dropped once they listen.
+// tools/cmd/hopcost (make bench-compare) measures the same with every server a process of its
+// own, against a bare hello and a bare proxy; BenchmarkPathAllocs counts each server's
+// allocations alone.
 
 // quietly passes a service's output through until it listens and drops the rest: a
 // benchmark's millions of access log lines would otherwise pile up in servicetest's buffer.
