@@ -3,9 +3,10 @@
 // drains traffic before it stops.
 //
 // The point is that the production behaviour is written once: timeouts on every connection,
-// a trace span and an access log line per request joined by trace_id, request ids, JSON
-// errors that never leak a stack, a body size limit, and a shutdown sequence that lets the
-// endpoints controller take the pod out of rotation before connections close.
+// a trace span and an access log line per request joined by trace_id (the log bounded to
+// Config.AccessLogRate lines a second), request ids, JSON errors that never leak a stack, a
+// body size limit, and a shutdown sequence that lets the endpoints controller take the pod
+// out of rotation before connections close.
 package httpserver
 
 import (
