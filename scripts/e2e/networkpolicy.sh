@@ -118,6 +118,11 @@ BE=$(netpol_ip backend) FE=$(netpol_ip frontend) WATCH=$(netpol_ip frontend-watc
 BE_SVC=$(kubectl get svc backend-service -o jsonpath='{.spec.clusterIP}')
 API_SVC=$(kubectl get svc -n default kubernetes -o jsonpath='{.spec.clusterIP}')
 KUBE_DNS=$(kubectl get svc -n kube-system kube-dns -o jsonpath='{.spec.clusterIP}')
+# k8s/cross-namespace's backend, probed where that variant runs (the e2e deployed it earlier).
+REMOTE_BE=$(kubectl get pods -n svc2svc-remote -l app=backend -o json 2>/dev/null | jq -r '[.items[]
+  | select(.metadata.deletionTimestamp == null and .status.podIP != null) | .status.podIP][0] // empty')
+remote_check=()
+[ -z "$REMOTE_BE" ] || remote_check=("remote-backend=tcp:$REMOTE_BE:8080")
 # The name every pod may look up; its answer proves the UDP path to kube-dns (TCP: dns-tcp).
 NAME=kubernetes.default.svc
 echo "backend pod $BE, frontend pod $FE, frontend-watch pod $WATCH, backend-service $BE_SVC, kubernetes $API_SVC ($(kubectl get endpoints -n default kubernetes -o jsonpath='{.subsets[0].addresses[0].ip}'), kube-dns $KUBE_DNS"
@@ -130,7 +135,7 @@ reach_job np-prometheus "$netpol_ns" '{app.kubernetes.io/name: prometheus}' \
   "backend-admin=tcp:$BE:9090" "frontend-admin=tcp:$FE:9090" "watch-admin=tcp:$WATCH:9090" "backend=tcp:$BE:8080"
 reach_job np-frontend "$netpol_ns" '{app: frontend}' \
   "dns=dns:$NAME" "dns-tcp=tcp:$KUBE_DNS:53" "backend=tcp:$BE:8080" "backend-service=tcp:$BE_SVC:80" \
-  "apiserver=tcp:$API_SVC:443" "frontend=tcp:$FE:8080" "backend-admin=tcp:$BE:9090"
+  "apiserver=tcp:$API_SVC:443" "frontend=tcp:$FE:8080" "backend-admin=tcp:$BE:9090" "${remote_check[@]}"
 reach_job np-client "$netpol_ns" '{app: backend-client}' \
   "dns=dns:$NAME" "backend-service=tcp:$BE_SVC:80" "apiserver=tcp:$API_SVC:443" "frontend=tcp:$FE:8080"
 reach_job np-backend "$netpol_ns" '{app: backend}' \
@@ -139,6 +144,19 @@ reach_job np-backend "$netpol_ns" '{app: backend}' \
 reach_job np-watch "$netpol_ns" '{app: frontend-watch}' \
   "dns=dns:$NAME" "apiserver=tcp:$API_SVC:443" "backend=tcp:$BE:8080" "backend-service=tcp:$BE_SVC:80" \
   "frontend=tcp:$FE:8080" "frontend-admin=tcp:$FE:9090" "backend-admin=tcp:$BE:9090"
+# The other frontends' labels are in the same lists: each reaches the backend and DNS, not the API server.
+for app in frontend-headless frontend-envfallback; do
+  reach_job "np-$app" "$netpol_ns" "{app: $app}" \
+    "dns=dns:$NAME" "backend=tcp:$BE:8080" "apiserver=tcp:$API_SVC:443"
+done
+# k8s/cross-namespace: the backend in svc2svc-remote admits only app: frontend-remote, from any
+# namespace; frontend-remote sends only there (and DNS).
+if [ -n "$REMOTE_BE" ]; then
+  reach_job np-frontend-remote "$netpol_ns" '{app: frontend-remote}' \
+    "dns=dns:$NAME" "remote-backend=tcp:$REMOTE_BE:8080" "backend=tcp:$BE:8080" "remote-backend-admin=tcp:$REMOTE_BE:9090"
+  reach_job np-remote-prometheus "$netpol_ns" '{app.kubernetes.io/name: prometheus}' \
+    "remote-backend-admin=tcp:$REMOTE_BE:9090" "remote-backend=tcp:$REMOTE_BE:8080"
+fi
 
 # The broken copy: the base policies without backend-clients-allow-egress's DNS rule, and no
 # frontend-watch-allow-apiserver, in a namespace with nothing else in it.
@@ -162,11 +180,12 @@ jq -e '.discovery.source == "endpointslices" and (.backend.pod | startswith("bac
   pass "NetworkPolicy: the frontend-watch pod found a backend through its EndpointSlice watch and reached $(jq -r .backend.pod <<<"$json") at $(jq -r .discovery.addr <<<"$json")" ||
   fail "NetworkPolicy: the frontend-watch pod's GET / under the policies: $json"
 
-for probe in np-stranger np-prometheus np-frontend np-client np-backend np-watch np-broken; do
-  ns=$netpol_ns
-  [ "$probe" = np-broken ] && ns=$SCRATCH_NS
-  reach_wait "$probe" "$ns"
+probes='np-stranger np-prometheus np-frontend np-client np-backend np-watch np-frontend-headless np-frontend-envfallback'
+[ -z "$REMOTE_BE" ] || probes+=' np-frontend-remote np-remote-prometheus'
+for probe in $probes; do
+  reach_wait "$probe" "$netpol_ns"
 done
+reach_wait np-broken "$SCRATCH_NS"
 
 # backend-allow-clients: only the listed callers reach the backend's 8080.
 netpol_expect np-stranger backend denied "backend-allow-clients does not list app: intruder"
@@ -207,6 +226,22 @@ netpol_expect np-watch apiserver reached "frontend-watch-allow-apiserver (kubern
 netpol_expect np-watch frontend denied "frontend-watch sends to the backend, DNS and the API server only"
 netpol_expect np-watch frontend-admin denied "not the frontend's admin port"
 netpol_expect np-watch backend-admin denied "not the backend's admin port"
+for app in frontend-headless frontend-envfallback; do
+  netpol_expect "np-$app" backend reached "backend-allow-clients lists app: $app"
+  netpol_expect "np-$app" dns reached "backend-clients-allow-egress lists app: $app"
+  netpol_expect "np-$app" apiserver denied "only frontend-watch may reach the API server"
+done
+if [ -n "$REMOTE_BE" ]; then
+  netpol_expect np-frontend-remote remote-backend reached "svc2svc-remote's backend-allow-frontend-remote admits it from any namespace"
+  netpol_expect np-frontend-remote dns reached "frontend-remote-allow-egress: kube-dns"
+  netpol_expect np-frontend-remote backend denied "frontend-remote calls only svc2svc-remote, and this backend does not list it"
+  netpol_expect np-frontend-remote remote-backend-admin denied "svc2svc-remote's 9090 is for monitoring only"
+  netpol_expect np-remote-prometheus remote-backend-admin reached "svc2svc-remote's svc2svc-allow-monitoring, from another namespace"
+  netpol_expect np-remote-prometheus remote-backend denied "monitoring gets 9090 only"
+  netpol_expect np-frontend remote-backend denied "svc2svc-remote's backend admits app: frontend-remote only"
+else
+  echo "INFO svc2svc-remote runs no backend: k8s/cross-namespace's policies are not probed"
+fi
 # The broken copy must be noticed: the checks that passed above now fail.
 netpol_expect np-broken dns denied "a policy without the DNS rule breaks DNS, and the probe sees it"
 netpol_expect np-broken dns-tcp denied "and DNS over TCP"
