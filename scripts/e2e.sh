@@ -92,6 +92,7 @@ cleanup() {
     kubectl delete namespace "$SCRATCH_NS" --ignore-not-found --wait=false 2>&1
     kubectl delete pod flood -n default --ignore-not-found --wait=false 2>&1
     kubectl delete job -n default -l e2e-probe=networkpolicy --ignore-not-found --wait=false 2>&1
+    kubectl delete namespace -l e2e-probe=networkpolicy --ignore-not-found --wait=false 2>&1
     kubectl delete secret backend-tls frontend-tls svc2svc-ingress-tls svc2svc-ca mtls-probe-anonymous mtls-probe-intruder -n default --ignore-not-found 2>&1
     kubectl delete job -n default -l e2e-probe=mtls --ignore-not-found 2>&1
     # The HTTPS section's port-forwards and load, if it stopped half-way.

@@ -157,6 +157,22 @@ if [ -n "$REMOTE_BE" ]; then
   reach_job np-remote-prometheus "$netpol_ns" '{app.kubernetes.io/name: prometheus}' \
     "remote-backend-admin=tcp:$REMOTE_BE:9090" "remote-backend=tcp:$REMOTE_BE:8080"
 fi
+# k8s/ingress's backend-allow-ingress-controller admits minikube's ingress-nginx (pods labelled
+# app.kubernetes.io/name: ingress-nginx in namespace ingress-nginx) to the backend. The lab's
+# Traefik runs on the node, whose traffic always passes, so the controller itself cannot show
+# the rule; a stand-in pod with those labels in that namespace shows its selectors, and the same
+# labels in this namespace are refused. The namespace is made (labelled e2e-probe, so cleanup
+# removes it) only where no controller has one.
+ingress_rule=$(kubectl get netpol backend-allow-ingress-controller -o name --ignore-not-found)
+if [ -n "$ingress_rule" ]; then
+  if ! kubectl get namespace ingress-nginx >/dev/null 2>&1; then
+    kubectl create namespace ingress-nginx >/dev/null
+    kubectl label namespace ingress-nginx e2e-probe=networkpolicy >/dev/null
+  fi
+  reach_job np-ingress-controller ingress-nginx '{app.kubernetes.io/name: ingress-nginx}' \
+    "backend=tcp:$BE:8080" "frontend=tcp:$FE:8080" "backend-admin=tcp:$BE:9090"
+  reach_job np-ingress-elsewhere "$netpol_ns" '{app.kubernetes.io/name: ingress-nginx}' "backend=tcp:$BE:8080"
+fi
 
 # The broken copy: the base policies without backend-clients-allow-egress's DNS rule, and no
 # frontend-watch-allow-apiserver, in a namespace with nothing else in it.
@@ -186,6 +202,10 @@ for probe in $probes; do
   reach_wait "$probe" "$netpol_ns"
 done
 reach_wait np-broken "$SCRATCH_NS"
+if [ -n "$ingress_rule" ]; then
+  reach_wait np-ingress-controller ingress-nginx
+  reach_wait np-ingress-elsewhere "$netpol_ns"
+fi
 
 # backend-allow-clients: only the listed callers reach the backend's 8080.
 netpol_expect np-stranger backend denied "backend-allow-clients does not list app: intruder"
@@ -241,6 +261,15 @@ if [ -n "$REMOTE_BE" ]; then
   netpol_expect np-frontend remote-backend denied "svc2svc-remote's backend admits app: frontend-remote only"
 else
   echo "INFO svc2svc-remote runs no backend: k8s/cross-namespace's policies are not probed"
+fi
+if [ -n "$ingress_rule" ]; then
+  netpol_expect np-ingress-controller backend reached "k8s/ingress's backend-allow-ingress-controller (a stand-in for ingress-nginx, in its namespace)"
+  netpol_expect np-ingress-controller frontend reached "frontend-allow-ingress admits anyone on 8080"
+  netpol_expect np-ingress-controller backend-admin denied "the controller gets the HTTP port only"
+  netpol_expect np-ingress-elsewhere backend denied "the controller's labels outside namespace ingress-nginx are not enough"
+  kubectl delete namespace -l e2e-probe=networkpolicy --wait=false >/dev/null
+else
+  echo "INFO no backend-allow-ingress-controller here (k8s/ingress): its rule is not probed"
 fi
 # The broken copy must be noticed: the checks that passed above now fail.
 netpol_expect np-broken dns denied "a policy without the DNS rule breaks DNS, and the probe sees it"
