@@ -1,20 +1,22 @@
 # networkpolicy.sh is the NetworkPolicy section of scripts/e2e.sh, which sources it after the
 # pair, the client Job and the variants are deployed in the current namespace. It shows both
-# sides of every rule of k8s/base/networkpolicy.yaml and k8s/endpointslices/networkpolicy.yaml:
-# one-shot Jobs carry the labels under test and run tools/cmd/reach (in the flood image), which
-# dials pod and Service addresses and resolves a name through cluster DNS, all at once; every
-# path a rule opens must be reached and every path it does not must be refused. A refused
-# connection (kube-router rejects) and a time-out (most enforcers drop) both count as denied.
-# Then the same checks run against a broken copy of the policies (no DNS rule, no API server
-# rule) in a scratch namespace, where they must turn to denied: a policy that silently breaks
-# DNS or the watch fails the e2e. The real frontends' answers through the API server's pod proxy
-# show their own DNS, backend and watch paths working under the policies.
+# sides of every rule of k8s/base/networkpolicy.yaml, k8s/endpointslices/networkpolicy.yaml and,
+# where they run, k8s/cross-namespace's and k8s/ingress's: one-shot Jobs carry the labels under
+# test and run tools/cmd/reach (in the flood image), which dials pod and Service addresses and
+# resolves a name through cluster DNS, all at once; every path a rule opens must be reached and
+# every path it does not must be denied. A refused connection (kube-router rejects) and a
+# time-out (most enforcers drop) both count as denied, and every denied address must be reached
+# by another probe, so a closed port cannot pass for a policy. Then the same checks run against
+# a broken copy of the policies (no DNS rule, no API server rule) in a scratch namespace, where
+# they must turn to denied: a policy that silently breaks DNS or the watch fails the e2e. The
+# real frontends' answers through the API server's pod proxy show their own DNS, backend and
+# watch paths working under the policies. docs/networkpolicy.md has the table.
 #
 # Uses from scripts/e2e.sh: say, pass, fail (scripts/lib.sh), IMAGE_TAG (the flood image's tag),
 # E2E_TIMEOUT, WORK, SCRATCH_NS (deleted by its cleanup), E2E_NETPOL_ENFORCED.
-# Ingress from an in-cluster ingress controller (ingress-nginx's namespace on minikube) is not
-# probed: where traffic from the node always passes (kube-router, the lab's Traefik on the node),
-# no pod-side probe can tell that rule from none.
+# An in-cluster ingress controller's own traffic is not probed: where traffic from the node
+# always passes (kube-router; the lab's Traefik runs on the node), only a stand-in pod with the
+# controller's labels can show its rule.
 # shellcheck shell=bash
 # SC2015: "test && pass || fail" is safe, pass never fails (as in scripts/e2e.sh).
 # shellcheck disable=SC2015
@@ -26,7 +28,8 @@ if [ "${E2E_NETPOL_ENFORCED:-}" != 1 ]; then
 fi
 
 # NETPOL_SETTLE: reach waits this long before its first try, so the enforcer has programmed the
-# probe pod (about 5s on kube-router), and nothing earlier is judged. NETPOL_WAIT: a path that
+# probe pod, and nothing earlier is judged (on the lab a new pod's egress is open for 1-2s, and
+# policy changes take up to about 5s). NETPOL_WAIT: a path that
 # is not reached by then is judged denied, so an allowed path has that long to get through.
 NETPOL_SETTLE=${NETPOL_SETTLE:-8s}
 NETPOL_WAIT=${NETPOL_WAIT:-10s}
