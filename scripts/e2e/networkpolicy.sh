@@ -128,7 +128,7 @@ remote_check=()
 [ -z "$REMOTE_BE" ] || remote_check=("remote-backend=tcp:$REMOTE_BE:8080")
 # The name every pod may look up; its answer proves the UDP path to kube-dns (TCP: dns-tcp).
 NAME=kubernetes.default.svc
-echo "backend pod $BE, frontend pod $FE, frontend-watch pod $WATCH, backend-service $BE_SVC, kubernetes $API_SVC ($(kubectl get endpoints -n default kubernetes -o jsonpath='{.subsets[0].addresses[0].ip}'), kube-dns $KUBE_DNS"
+echo "backend pod $BE, frontend pod $FE, frontend-watch pod $WATCH, backend-service $BE_SVC, kubernetes $API_SVC (API server $(kubectl get endpoints -n default kubernetes -o jsonpath='{.subsets[0].addresses[0].ip}')), kube-dns $KUBE_DNS"
 
 # Every probe at once: each takes NETPOL_SETTLE + NETPOL_WAIT at most.
 reach_job np-stranger "$netpol_ns" '{app: intruder}' \
