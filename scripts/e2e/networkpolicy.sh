@@ -165,9 +165,15 @@ fi
 # Traefik runs on the node, whose traffic always passes, so the controller itself cannot show
 # the rule; a stand-in pod with those labels in that namespace shows its selectors, and the same
 # labels in this namespace are refused. The namespace is made (labelled e2e-probe, so cleanup
-# removes it) only where no controller has one.
-ingress_rule=$(kubectl get netpol backend-allow-ingress-controller -o name --ignore-not-found)
-if [ -n "$ingress_rule" ]; then
+# removes it) only where no controller has one. The policy itself is applied for the probe where
+# k8s/ingress is not (the e2e's Ingress section applies it later), and removed after.
+ingress_rule='' ingress_applied=''
+if [ -f k8s/ingress/networkpolicy.yaml ]; then
+  ingress_rule=backend-allow-ingress-controller
+  if ! kubectl get netpol "$ingress_rule" >/dev/null 2>&1; then
+    kubectl apply -f k8s/ingress/networkpolicy.yaml >/dev/null
+    ingress_applied=1
+  fi
   if ! kubectl get namespace ingress-nginx >/dev/null 2>&1; then
     kubectl create namespace ingress-nginx >/dev/null
     kubectl label namespace ingress-nginx e2e-probe=networkpolicy >/dev/null
@@ -271,8 +277,9 @@ if [ -n "$ingress_rule" ]; then
   netpol_expect np-ingress-controller backend-admin denied "the controller gets the HTTP port only"
   netpol_expect np-ingress-elsewhere backend denied "the controller's labels outside namespace ingress-nginx are not enough"
   kubectl delete namespace -l e2e-probe=networkpolicy --wait=false >/dev/null
+  [ -z "$ingress_applied" ] || kubectl delete -f k8s/ingress/networkpolicy.yaml --ignore-not-found >/dev/null
 else
-  echo "INFO no backend-allow-ingress-controller here (k8s/ingress): its rule is not probed"
+  echo "INFO no k8s/ingress/networkpolicy.yaml: the ingress controller's rule is not probed"
 fi
 # The broken copy must be noticed: the checks that passed above now fail.
 netpol_expect np-broken dns denied "a policy without the DNS rule breaks DNS, and the probe sees it"
