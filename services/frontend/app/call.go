@@ -50,6 +50,7 @@ type callView struct {
 // backendCaller calls the backend's GET / and turns the result into a callView.
 type backendCaller struct {
 	client *httpclient.Client
+	pods   *podCaller // calls one pod by name (GET /api/pod/{name}); nil without PODS_SERVICE
 }
 
 func newBackendCaller(client *httpclient.Client) *backendCaller {

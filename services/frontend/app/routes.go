@@ -14,5 +14,6 @@ func routes(backend *backendCaller, spread spreadLimits, logger *slog.Logger) fu
 		r.Method(http.MethodGet, "/", handleCall(backend, logger))
 		r.Method(http.MethodGet, "/style.css", handleStyle())
 		r.Method(http.MethodGet, "/api/spread", handleSpread(backend, spread, logger))
+		r.Method(http.MethodGet, "/api/pod/{name}", handlePod(backend.pods, logger))
 	}
 }
