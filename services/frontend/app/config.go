@@ -37,8 +37,9 @@ type Config struct {
 	// curl --retry-connrefused exists for the same reason. 0 makes one call only.
 	CallWait time.Duration `env:"CALL_WAIT" envDefault:"30s" max:"10m"`
 	// PodsService is the headless Service whose pods GET /api/pod/{name} calls by their stable
-	// DNS names, <name>.<PODS_SERVICE> (a StatefulSet's serviceName; with DISCOVERY_NAMESPACE,
-	// the FQDN in that namespace). Empty turns the route off: it answers 404 saying so.
+	// DNS names, <name>.<PODS_SERVICE>.<namespace>.svc.<cluster domain>. (a StatefulSet's
+	// serviceName), in DISCOVERY_NAMESPACE or else the frontend's own POD_NAMESPACE (without
+	// either, the short <name>.<PODS_SERVICE>). Empty turns the route off: it answers 404.
 	PodsService string `env:"PODS_SERVICE"`
 	// PodsPort is the port those pods serve on. A pod's DNS name has address records only,
 	// no SRV record to carry a port, so it is configured; 8080 is the backend's.

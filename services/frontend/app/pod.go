@@ -30,14 +30,21 @@ type podCaller struct {
 }
 
 // newPodCaller returns nil when PODS_SERVICE is not set. The pods are resolved like the
-// backend (the same DNS resolver, namespace, cluster domain and lookup timeout) and called
-// with the same client settings, tracing, metrics and TLS; deps.Resolver is replaced.
+// backend (the same DNS resolver, cluster domain and lookup timeout) and called with the same
+// client settings, tracing, metrics and TLS; deps.Resolver is replaced. Their namespace is
+// DISCOVERY_NAMESPACE's, or else the frontend's own (POD_NAMESPACE), so that the name is asked
+// as one FQDN: a short name would walk the pod's search list, and its last try, the bare name,
+// goes to the cluster DNS's upstream, whose failure (or a cluster DNS with none, which answers
+// SERVFAIL) would hide the NXDOMAIN that tells "no such pod" (404) from a DNS failure (503).
 func newPodCaller(cfg Config, dns discovery.DNS, lookups discovery.Option, deps httpclient.Deps) *podCaller {
 	if cfg.PodsService == "" {
 		return nil
 	}
 	d := cfg.Discovery
 	d.Service, d.DefaultPort = cfg.PodsService, cfg.PodsPort
+	if d.Namespace == "" {
+		d.Namespace = cfg.Telemetry.Namespace
+	}
 	return &podCaller{discovery: d, dns: dns, lookups: lookups, client: cfg.Client, deps: deps}
 }
 
@@ -104,7 +111,7 @@ func handlePod(pods *podCaller, logger *slog.Logger) http.Handler {
 			f := failure(err, view)
 			switch {
 			case errors.Is(err, discovery.ErrNoSuchPod):
-				f.Status, f.Error = http.StatusNotFound, fmt.Sprintf("no ready pod %s behind %s: DNS does not know the name", name, pods.discovery.Service)
+				f.Status, f.Error = http.StatusNotFound, fmt.Sprintf("no ready pod %s behind %s: DNS does not know its name", name, pods.discovery.Service)
 			case errors.Is(err, errOtherPod):
 				f.Error = fmt.Sprintf("the address of %s was answered by %s: an out-of-date DNS answer", name, view.Backend.Pod)
 			}

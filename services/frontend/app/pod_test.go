@@ -84,9 +84,12 @@ func TestPodByName(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, port, _ := net.SplitHostPort(addr0)
-	dns.SetA("backend-0.backend-stateful", "127.0.0.1")
-	dns.SetA("backend-1.backend-stateful", "127.0.0.2") // nothing listens there: the pod is gone
-	dns.SetA("backend-2.backend-stateful", "127.0.0.1") // a stale answer: backend-0 has the address now
+	// The frontend runs in namespace test, so it asks for the pods' FQDNs there.
+	const domain = ".backend-stateful.test.svc.cluster.local."
+	dns.SetA("backend-0"+domain, "127.0.0.1")
+	dns.SetA("backend-1"+domain, "127.0.0.2") // nothing listens there: the pod is gone
+	dns.SetA("backend-2"+domain, "127.0.0.1") // a stale answer: backend-0 has the address now
+	dns.SetA("backend-9.backend-stateful", "127.0.0.1") // the short name must not be asked
 	type want struct {
 		status int
 		error  string
@@ -97,7 +100,7 @@ func TestPodByName(t *testing.T) {
 	}{
 		{"/api/pod/backend-1", want{http.StatusServiceUnavailable, "backend unavailable: no backend accepted the connection"}},
 		{"/api/pod/backend-2", want{http.StatusBadGateway, "the address of backend-2 was answered by backend-0: an out-of-date DNS answer"}},
-		{"/api/pod/backend-9", want{http.StatusNotFound, "no ready pod backend-9 behind backend-stateful: DNS does not know the name"}},
+		{"/api/pod/backend-9", want{http.StatusNotFound, "no ready pod backend-9 behind backend-stateful: DNS does not know its name"}},
 		{"/api/pod/Backend-0", want{status: http.StatusBadRequest}},
 		{"/api/pod/backend-0.evil.example", want{status: http.StatusBadRequest}},
 		{"/api/pod/-backend", want{status: http.StatusBadRequest}},
@@ -105,20 +108,20 @@ func TestPodByName(t *testing.T) {
 	}
 	// A pod that answers 500, when this machine lets a server take port on 127.0.0.3 too.
 	if _, err := podBackend(t, "127.0.0.3:"+port, "backend-3", http.StatusInternalServerError); err == nil {
-		dns.SetA("backend-3.backend-stateful", "127.0.0.3")
+		dns.SetA("backend-3"+domain, "127.0.0.3")
 		tests = append(tests, struct {
 			path string
 			want want
 		}{"/api/pod/backend-3", want{http.StatusBadGateway, "backend answered with an error or an unexpected body"}})
 	}
-	base := startPodFrontend(t, dns, "PODS_SERVICE=backend-stateful", "PODS_PORT="+port)
+	base := startPodFrontend(t, dns, "PODS_SERVICE=backend-stateful", "PODS_PORT="+port, "POD_NAMESPACE=test")
 
 	t.Run("backend-0", func(t *testing.T) {
 		t.Parallel()
 		status, got := getPod(t, base+"/api/pod/backend-0")
 		if status != http.StatusOK || got.Requested != "backend-0" || got.Backend.Pod != "backend-0" ||
-			got.Discovery.Source != "dns" || got.Discovery.Name != "backend-0.backend-stateful" || got.Discovery.Addr != addr0 {
-			t.Errorf("GET /api/pod/backend-0 = %d %+v, want 200 from backend-0 found via dns backend-0.backend-stateful at %s", status, got, addr0)
+			got.Discovery.Source != "dns" || got.Discovery.Name != "backend-0"+domain || got.Discovery.Addr != addr0 {
+			t.Errorf("GET /api/pod/backend-0 = %d %+v, want 200 from backend-0 found via dns backend-0%s at %s", status, got, domain, addr0)
 		}
 	})
 	for _, tt := range tests {
