@@ -87,8 +87,8 @@ func TestPodByName(t *testing.T) {
 	// The frontend runs in namespace test, so it asks for the pods' FQDNs there.
 	const domain = ".backend-stateful.test.svc.cluster.local."
 	dns.SetA("backend-0"+domain, "127.0.0.1")
-	dns.SetA("backend-1"+domain, "127.0.0.2") // nothing listens there: the pod is gone
-	dns.SetA("backend-2"+domain, "127.0.0.1") // a stale answer: backend-0 has the address now
+	dns.SetA("backend-1"+domain, "127.0.0.2")           // nothing listens there: the pod is gone
+	dns.SetA("backend-2"+domain, "127.0.0.1")           // a stale answer: backend-0 has the address now
 	dns.SetA("backend-9.backend-stateful", "127.0.0.1") // the short name must not be asked
 	type want struct {
 		status int
@@ -177,4 +177,3 @@ func TestPodsConfigRefused(t *testing.T) {
 		{Name: "both", Environ: []string{"PODS_SERVICE=Backend", "PODS_PORT=0"}, WantVars: []string{"PODS_PORT", "PODS_SERVICE"}},
 	})
 }
-
