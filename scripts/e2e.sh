@@ -44,9 +44,9 @@ REMOTE_NS=svc2svc-remote
 # The namespace where k8s/ is applied with -n; created and deleted by this script.
 SCRATCH_NS=svc2svc-e2e-scratch
 # Every kustomization in k8s/ (k8s/base/ is inside k8s/; the overlays are the rest).
-KUSTOMIZATIONS='k8s k8s/client-job k8s/cross-namespace k8s/endpointslices k8s/env-fallback k8s/headless k8s/ingress k8s/observability k8s/tls k8s/mtls k8s/cert-manager'
+KUSTOMIZATIONS='k8s k8s/client-job k8s/cross-namespace k8s/endpointslices k8s/env-fallback k8s/headless k8s/ingress k8s/observability k8s/tls k8s/mtls k8s/cert-manager k8s/statefulset'
 # Every pod this script creates carries one of these app labels.
-APPS='app in (backend,frontend,backend-client,frontend-remote,frontend-headless,frontend-watch,frontend-envfallback,flood)'
+APPS='app in (backend,frontend,backend-client,frontend-remote,frontend-headless,frontend-watch,frontend-envfallback,flood,backend-stateful,frontend-stateful)'
 
 START=$(date +%s)
 PASSED=0
@@ -597,6 +597,8 @@ grep -q '"discovery":"endpointslices"' "$WORK/watch.log" &&
   fail "watch: $watch_pod logged nothing about EndpointSlices"
 
 # ---------------------------------------------------------------------------------------------
+# shellcheck source=scripts/e2e/statefulset.sh
+. scripts/e2e/statefulset.sh
 say "observability (k8s/observability/: the pair with tracing, a Collector and Jaeger; server-side dry run)"
 # Its Collector and Jaeger images come from a registry, which the cluster may not reach: the API
 # server checks and admits every object (and the patches on the running pair) without running them.
@@ -802,7 +804,7 @@ else
   echo "INFO skaffold renders with: $(command -v kustomize || echo 'kubectl kustomize (no kustomize binary on PATH)')"
   objects() { grep -c '^kind:' || true; }
   pair=$(kubectl kustomize k8s | objects)
-  for profile in '' observability tls mtls cross-namespace endpointslices env-fallback headless ingress; do
+  for profile in '' observability tls mtls cross-namespace endpointslices env-fallback headless ingress statefulset; do
     args=(--digest-source=none --offline=true)
     if [ -n "$profile" ]; then args+=(-p "$profile"); fi
     out=$("$SKAFFOLD" render "${args[@]}" 2>&1) || fail "skaffold render ${args[*]}: $out"
