@@ -594,14 +594,14 @@ grep -q '"discovery":"endpointslices"' "$WORK/watch.log" &&
   fail "watch: $watch_pod logged nothing about EndpointSlices"
 
 # ---------------------------------------------------------------------------------------------
-say "observability (k8s/observability/: the pair with tracing, a Collector and Jaeger; server-side dry run)"
-# Its Collector and Jaeger images come from a registry, which the cluster may not reach: the API
-# server checks and admits every object (and the patches on the running pair) without running them.
+say "observability (k8s/observability/: the pair with tracing and Jaeger v2; server-side dry run)"
+# Its Jaeger image comes from a registry, which the cluster may not reach: the API server checks
+# and admits every object (and the patches on the running pair) without running them.
 out=$(kubectl apply --dry-run=server -k "$(overlay k8s/observability)" 2>&1) || fail "kubectl apply --dry-run=server -k k8s/observability: $out"
 echo "$out"
-otel=$(kubectl kustomize k8s/observability | grep -c 'value: http://otel-collector:4318')
-[ "$otel" = 2 ] && pass "k8s/observability: the API server accepts its $(grep -c . <<<"$out") objects; both Deployments export to otel-collector:4318" ||
-  fail "k8s/observability: $otel Deployments export to otel-collector:4318, want 2"
+otel=$(kubectl kustomize k8s/observability | grep -c 'value: http://jaeger:4318')
+[ "$otel" = 2 ] && pass "k8s/observability: the API server accepts its $(grep -c . <<<"$out") objects; both Deployments export to jaeger:4318" ||
+  fail "k8s/observability: $otel Deployments export to jaeger:4318, want 2"
 
 # ---------------------------------------------------------------------------------------------
 say "under load: spread, a new pod, failover, rollouts, scale to 0 (scripts/e2e-load.sh)"
