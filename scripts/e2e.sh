@@ -291,6 +291,10 @@ for svc in backend frontend; do
   fi
   user=$(docker image inspect -f '{{.Config.User}}' "$svc:$IMAGE_TAG")
   [ "$user" = 65532:65532 ] && pass "image $svc runs as $user" || fail "image $svc runs as '$user', want 65532:65532"
+  # skaffold debug treats an image as Go only if its environment names a Go runtime variable.
+  env=$(docker image inspect -f '{{range .Config.Env}}{{println .}}{{end}}' "$svc:$IMAGE_TAG")
+  grep -qx GOTRACEBACK=single <<<"$env" && pass "image $svc sets GOTRACEBACK=single, so skaffold debug recognises it as Go" ||
+    fail "image $svc lacks GOTRACEBACK=single (skaffold debug would not recognise it as Go): $env"
   # kubectl apply -f k8s/ runs image "backend", that is backend:latest, as the README's docker build makes.
   docker tag "$svc:$IMAGE_TAG" "$svc:latest"
 done
