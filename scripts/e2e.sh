@@ -294,6 +294,10 @@ for svc in backend frontend; do
   fi
   user=$(docker image inspect -f '{{.Config.User}}' "$svc:$IMAGE_TAG")
   [ "$user" = 65532:65532 ] && pass "image $svc runs as $user" || fail "image $svc runs as '$user', want 65532:65532"
+  # skaffold debug treats an image as Go only if its environment names a Go runtime variable.
+  env=$(docker image inspect -f '{{range .Config.Env}}{{println .}}{{end}}' "$svc:$IMAGE_TAG")
+  grep -qx GOTRACEBACK=single <<<"$env" && pass "image $svc sets GOTRACEBACK=single, so skaffold debug recognises it as Go" ||
+    fail "image $svc lacks GOTRACEBACK=single (skaffold debug would not recognise it as Go): $env"
   # kubectl apply -f k8s/ runs image "backend", that is backend:latest, as the README's docker build makes.
   docker tag "$svc:$IMAGE_TAG" "$svc:latest"
 done
@@ -599,14 +603,14 @@ grep -q '"discovery":"endpointslices"' "$WORK/watch.log" &&
 # ---------------------------------------------------------------------------------------------
 # shellcheck source=scripts/e2e/statefulset.sh
 . scripts/e2e/statefulset.sh
-say "observability (k8s/observability/: the pair with tracing, a Collector and Jaeger; server-side dry run)"
-# Its Collector and Jaeger images come from a registry, which the cluster may not reach: the API
-# server checks and admits every object (and the patches on the running pair) without running them.
+say "observability (k8s/observability/: the pair with tracing and Jaeger v2; server-side dry run)"
+# Its Jaeger image comes from a registry, which the cluster may not reach: the API server checks
+# and admits every object (and the patches on the running pair) without running them.
 out=$(kubectl apply --dry-run=server -k "$(overlay k8s/observability)" 2>&1) || fail "kubectl apply --dry-run=server -k k8s/observability: $out"
 echo "$out"
-otel=$(kubectl kustomize k8s/observability | grep -c 'value: http://otel-collector:4318')
-[ "$otel" = 2 ] && pass "k8s/observability: the API server accepts its $(grep -c . <<<"$out") objects; both Deployments export to otel-collector:4318" ||
-  fail "k8s/observability: $otel Deployments export to otel-collector:4318, want 2"
+otel=$(kubectl kustomize k8s/observability | grep -c 'value: http://jaeger:4318')
+[ "$otel" = 2 ] && pass "k8s/observability: the API server accepts its $(grep -c . <<<"$out") objects; both Deployments export to jaeger:4318" ||
+  fail "k8s/observability: $otel Deployments export to jaeger:4318, want 2"
 
 # ---------------------------------------------------------------------------------------------
 say "under load: spread, a new pod, failover, rollouts, scale to 0 (scripts/e2e-load.sh)"
