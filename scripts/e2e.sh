@@ -44,7 +44,7 @@ REMOTE_NS=svc2svc-remote
 # The namespace where k8s/ is applied with -n; created and deleted by this script.
 SCRATCH_NS=svc2svc-e2e-scratch
 # Every kustomization in k8s/ (k8s/base/ is inside k8s/; the overlays are the rest).
-KUSTOMIZATIONS='k8s k8s/client-job k8s/cross-namespace k8s/endpointslices k8s/env-fallback k8s/headless k8s/ingress k8s/observability k8s/tls k8s/mtls k8s/cert-manager k8s/statefulset'
+KUSTOMIZATIONS='k8s k8s/client-job k8s/cross-namespace k8s/endpointslices k8s/env-fallback k8s/headless k8s/ingress k8s/observability k8s/tls k8s/mtls k8s/cert-manager k8s/statefulset k8s/debug'
 # Every pod this script creates carries one of these app labels.
 APPS='app in (backend,frontend,backend-client,frontend-remote,frontend-headless,frontend-watch,frontend-envfallback,flood,backend-stateful,frontend-stateful)'
 
