@@ -808,14 +808,14 @@ else
   echo "INFO skaffold renders with: $(command -v kustomize || echo 'kubectl kustomize (no kustomize binary on PATH)')"
   objects() { grep -c '^kind:' || true; }
   pair=$(kubectl kustomize k8s | objects)
-  for profile in '' observability tls mtls cross-namespace endpointslices env-fallback headless ingress statefulset; do
+  for profile in '' observability tls mtls debug cross-namespace endpointslices env-fallback headless ingress statefulset; do
     args=(--digest-source=none --offline=true)
     if [ -n "$profile" ]; then args+=(-p "$profile"); fi
     out=$("$SKAFFOLD" render "${args[@]}" 2>&1) || fail "skaffold render ${args[*]}: $out"
-    # observability, tls and mtls replace the pair; every other profile adds its overlay to it.
+    # observability, tls, mtls and debug replace the pair; every other profile adds its overlay to it.
     case $profile in
       '') want=$pair ;;
-      observability | tls | mtls) want=$(kubectl kustomize "k8s/$profile" | objects) ;;
+      observability | tls | mtls | debug) want=$(kubectl kustomize "k8s/$profile" | objects) ;;
       *) want=$((pair + $(kubectl kustomize "k8s/$profile" | objects))) ;;
     esac
     have=$(objects <<<"$out")
