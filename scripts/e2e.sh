@@ -24,7 +24,8 @@
 #                 E2E_REQUIRE_SKAFFOLD=1 makes that a failure.
 #   E2E_TIMEOUT   seconds to wait for each rollout or Job (default 180)
 #   E2E_KEEP=1    leave everything deployed at the end (debugging); the next run replaces it
-#   E2E_NETPOL_ENFORCED=1  run the NetworkPolicy probes (only where the CNI enforces NetworkPolicies)
+#   E2E_NETPOL_ENFORCED=1  run the NetworkPolicy probes (only where the CNI enforces NetworkPolicies;
+#                 scripts/e2e/networkpolicy.sh, NETPOL_SETTLE and NETPOL_WAIT tune them)
 #   CERT_MANAGER_CONTROLLER  a cert-manager controller binary: k8s/cert-manager's certificates are
 #                 then issued for real (without it, only validated against cert-manager's CRDs)
 #   E2E_ARTIFACTS directory for the load runs' JSON and HTML plots (default: a new temporary directory)
@@ -43,9 +44,9 @@ REMOTE_NS=svc2svc-remote
 # The namespace where k8s/ is applied with -n; created and deleted by this script.
 SCRATCH_NS=svc2svc-e2e-scratch
 # Every kustomization in k8s/ (k8s/base/ is inside k8s/; the overlays are the rest).
-KUSTOMIZATIONS='k8s k8s/client-job k8s/cross-namespace k8s/endpointslices k8s/env-fallback k8s/headless k8s/ingress k8s/observability k8s/tls k8s/mtls k8s/cert-manager'
+KUSTOMIZATIONS='k8s k8s/client-job k8s/cross-namespace k8s/endpointslices k8s/env-fallback k8s/headless k8s/ingress k8s/observability k8s/tls k8s/mtls k8s/cert-manager k8s/statefulset k8s/debug'
 # Every pod this script creates carries one of these app labels.
-APPS='app in (backend,frontend,backend-client,frontend-remote,frontend-headless,frontend-watch,frontend-envfallback,flood)'
+APPS='app in (backend,frontend,backend-client,frontend-remote,frontend-headless,frontend-watch,frontend-envfallback,flood,backend-stateful,frontend-stateful)'
 
 START=$(date +%s)
 PASSED=0
@@ -90,6 +91,8 @@ cleanup() {
     local dir left=''
     kubectl delete namespace "$SCRATCH_NS" --ignore-not-found --wait=false 2>&1
     kubectl delete pod flood -n default --ignore-not-found --wait=false 2>&1
+    kubectl delete job -n default -l e2e-probe=networkpolicy --ignore-not-found --wait=false 2>&1
+    kubectl delete namespace -l e2e-probe=networkpolicy --ignore-not-found --wait=false 2>&1
     kubectl delete secret backend-tls frontend-tls svc2svc-ingress-tls svc2svc-ca mtls-probe-anonymous mtls-probe-intruder -n default --ignore-not-found 2>&1
     kubectl delete job -n default -l e2e-probe=mtls --ignore-not-found 2>&1
     # The HTTPS section's port-forwards and load, if it stopped half-way.
@@ -291,6 +294,10 @@ for svc in backend frontend; do
   fi
   user=$(docker image inspect -f '{{.Config.User}}' "$svc:$IMAGE_TAG")
   [ "$user" = 65532:65532 ] && pass "image $svc runs as $user" || fail "image $svc runs as '$user', want 65532:65532"
+  # skaffold debug treats an image as Go only if its environment names a Go runtime variable.
+  env=$(docker image inspect -f '{{range .Config.Env}}{{println .}}{{end}}' "$svc:$IMAGE_TAG")
+  grep -qx GOTRACEBACK=single <<<"$env" && pass "image $svc sets GOTRACEBACK=single, so skaffold debug recognises it as Go" ||
+    fail "image $svc lacks GOTRACEBACK=single (skaffold debug would not recognise it as Go): $env"
   # kubectl apply -f k8s/ runs image "backend", that is backend:latest, as the README's docker build makes.
   docker tag "$svc:$IMAGE_TAG" "$svc:latest"
 done
@@ -594,14 +601,16 @@ grep -q '"discovery":"endpointslices"' "$WORK/watch.log" &&
   fail "watch: $watch_pod logged nothing about EndpointSlices"
 
 # ---------------------------------------------------------------------------------------------
-say "observability (k8s/observability/: the pair with tracing, a Collector and Jaeger; server-side dry run)"
-# Its Collector and Jaeger images come from a registry, which the cluster may not reach: the API
-# server checks and admits every object (and the patches on the running pair) without running them.
+# shellcheck source=scripts/e2e/statefulset.sh
+. scripts/e2e/statefulset.sh
+say "observability (k8s/observability/: the pair with tracing and Jaeger v2; server-side dry run)"
+# Its Jaeger image comes from a registry, which the cluster may not reach: the API server checks
+# and admits every object (and the patches on the running pair) without running them.
 out=$(kubectl apply --dry-run=server -k "$(overlay k8s/observability)" 2>&1) || fail "kubectl apply --dry-run=server -k k8s/observability: $out"
 echo "$out"
-otel=$(kubectl kustomize k8s/observability | grep -c 'value: http://otel-collector:4318')
-[ "$otel" = 2 ] && pass "k8s/observability: the API server accepts its $(grep -c . <<<"$out") objects; both Deployments export to otel-collector:4318" ||
-  fail "k8s/observability: $otel Deployments export to otel-collector:4318, want 2"
+otel=$(kubectl kustomize k8s/observability | grep -c 'value: http://jaeger:4318')
+[ "$otel" = 2 ] && pass "k8s/observability: the API server accepts its $(grep -c . <<<"$out") objects; both Deployments export to jaeger:4318" ||
+  fail "k8s/observability: $otel Deployments export to jaeger:4318, want 2"
 
 # ---------------------------------------------------------------------------------------------
 say "under load: spread, a new pod, failover, rollouts, scale to 0 (scripts/e2e-load.sh)"
@@ -651,72 +660,9 @@ done
 echo "INFO NetworkPolicies in default: $(kubectl get netpol -n default -o name | tr '\n' ' ')(enforced only by a CNI that supports them)"
 
 # ---------------------------------------------------------------------------------------------
-say "NetworkPolicy: a stranger is refused, a pod that copies app: frontend is not (the documented limit)"
-# policy_probe NAME LABELS prints the log of a one-shot Job running the frontend image's "call"
-# (CALL_WAIT=5s: long enough for the enforcer to program a new pod, short enough to give up
-# soon) with pod labels LABELS, and returns 0 when the call succeeded. While it runs, a probe
-# labelled app: frontend is one of frontend-service's endpoints too; nothing else runs meanwhile.
-policy_probe() {
-  local name=$1 labels=$2 deadline status
-  kubectl delete job "$name" --ignore-not-found --wait=true >/dev/null
-  kubectl apply -f - >/dev/null <<EOF
-apiVersion: batch/v1
-kind: Job
-metadata:
-  name: $name
-  labels: {e2e-probe: networkpolicy}
-spec:
-  backoffLimit: 0
-  activeDeadlineSeconds: 60
-  template:
-    metadata:
-      labels: $labels
-    spec:
-      restartPolicy: Never
-      automountServiceAccountToken: false
-      securityContext: {runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532, seccompProfile: {type: RuntimeDefault}}
-      containers:
-        - name: call
-          image: frontend:$IMAGE_TAG
-          imagePullPolicy: IfNotPresent
-          args: ["call"]
-          env:
-            - {name: DISCOVERY_PORT_NAME, value: http}
-            - {name: CALL_WAIT, value: 5s}
-          resources: {requests: {cpu: 50m, memory: 32Mi}, limits: {cpu: 500m, memory: 64Mi}}
-          securityContext: {allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: {drop: ["ALL"]}}
-EOF
-  deadline=$(($(date +%s) + E2E_TIMEOUT))
-  while :; do
-    status=$(kubectl get job "$name" -o jsonpath='{.status.succeeded}/{.status.failed}')
-    [ "$status" = / ] || [ "$status" = 0/0 ] || break
-    [ "$(date +%s)" -lt "$deadline" ] || fail "Job $name did not finish in ${E2E_TIMEOUT}s"
-    sleep 2
-  done
-  kubectl logs "job/$name" 2>&1 | grep -v '^{' || true
-  kubectl delete job "$name" --wait=true --cascade=foreground >/dev/null
-  [ "${status%/*}" = 1 ]
-}
-if [ "${E2E_NETPOL_ENFORCED:-}" != 1 ]; then
-  printf '\n!!!!!!!! SKIPPED: the NetworkPolicy probes: set E2E_NETPOL_ENFORCED=1 on a cluster whose CNI enforces NetworkPolicies (scripts/e2e-lab.sh does) !!!!!!!!\n\n'
-else
-  if out=$(policy_probe policy-intruder '{app: intruder}'); then
-    echo "$out"
-    fail "a pod labelled app: intruder reached the backend: the backend's NetworkPolicy admits it, or the CNI does not enforce NetworkPolicies"
-  fi
-  echo "$out"
-  grep -q '^frontend -> backend: failed' <<<"$out" && pass "a pod labelled app: intruder cannot reach the backend (refused by backend-allow-clients)" ||
-    fail "the app: intruder probe failed without a refused call: $out"
-  if out=$(policy_probe policy-copycat '{app: frontend}'); then
-    echo "$out"
-    grep -Eq '^pod: backend-deployment-' <<<"$out" &&
-      pass "a pod that copies app: frontend reaches the backend: a label is no identity (docs/operations.md#networkpolicy)" ||
-      fail "the app: frontend probe succeeded without a backend answer: $out"
-  else
-    echo "$out"
-    fail "a pod labelled app: frontend could not reach the backend: the frontend's policies no longer match its label"
-  fi
-fi
+# The NetworkPolicy section, in a file of its own (E2E_NETPOL_ENFORCED=1 runs it).
+# shellcheck source=scripts/e2e/networkpolicy.sh
+. scripts/e2e/networkpolicy.sh
 
 # ---------------------------------------------------------------------------------------------
 # shellcheck source=scripts/e2e/ingress.sh
@@ -862,14 +808,14 @@ else
   echo "INFO skaffold renders with: $(command -v kustomize || echo 'kubectl kustomize (no kustomize binary on PATH)')"
   objects() { grep -c '^kind:' || true; }
   pair=$(kubectl kustomize k8s | objects)
-  for profile in '' observability tls mtls cross-namespace endpointslices env-fallback headless ingress; do
+  for profile in '' observability tls mtls debug cross-namespace endpointslices env-fallback headless ingress statefulset; do
     args=(--digest-source=none --offline=true)
     if [ -n "$profile" ]; then args+=(-p "$profile"); fi
     out=$("$SKAFFOLD" render "${args[@]}" 2>&1) || fail "skaffold render ${args[*]}: $out"
-    # observability, tls and mtls replace the pair; every other profile adds its overlay to it.
+    # observability, tls, mtls and debug replace the pair; every other profile adds its overlay to it.
     case $profile in
       '') want=$pair ;;
-      observability | tls | mtls) want=$(kubectl kustomize "k8s/$profile" | objects) ;;
+      observability | tls | mtls | debug) want=$(kubectl kustomize "k8s/$profile" | objects) ;;
       *) want=$((pair + $(kubectl kustomize "k8s/$profile" | objects))) ;;
     esac
     have=$(objects <<<"$out")

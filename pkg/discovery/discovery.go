@@ -96,6 +96,7 @@ type Resolver struct {
 	hostVar string
 	portVar string
 	obs     Observer // nil: lookups are not reported
+	podOf   string   // for NewPod: the headless Service, reported to obs; "" for New
 
 	cache      atomic.Pointer[entry] // the last good answer; nil when there is none
 	generation atomic.Uint64         // the Generation of the last good answer
@@ -138,6 +139,9 @@ func New(cfg Config, dns DNS, env LookupEnv, opts ...Option) *Resolver {
 func (r *Resolver) lookup(ctx context.Context) (Endpoint, error) {
 	if r.cfg.Service == "" {
 		return Endpoint{}, fmt.Errorf("resolve: %w: empty service name", ErrNotFound)
+	}
+	if r.podOf != "" {
+		return r.lookupPod(ctx)
 	}
 	dnsErr := errors.New("dns skipped")
 	if !r.cfg.SkipDNS {

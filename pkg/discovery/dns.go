@@ -2,6 +2,7 @@ package discovery
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"strconv"
@@ -98,6 +99,9 @@ func (r *Resolver) lookupSRV(ctx context.Context) (Endpoint, error) {
 	return Endpoint{Source: SourceDNS, Name: r.host, Addrs: addrs.list}, nil
 }
 
+// errNoAddresses is a name that exists without an address: nothing to dial.
+var errNoAddresses = errors.New("no addresses")
+
 // lookupHost bounds one address lookup by the lookup timeout. An empty answer is an error,
 // since there is nothing to dial.
 func (r *Resolver) lookupHost(ctx context.Context, host string) ([]string, error) {
@@ -105,7 +109,7 @@ func (r *Resolver) lookupHost(ctx context.Context, host string) ([]string, error
 	defer cancel()
 	ips, err := r.dns.LookupHost(ctx, host)
 	if err == nil && len(ips) == 0 {
-		err = fmt.Errorf("lookup %s: no addresses", host)
+		err = fmt.Errorf("lookup %s: %w", host, errNoAddresses)
 	}
 	return ips, err
 }

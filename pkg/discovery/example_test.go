@@ -2,6 +2,7 @@ package discovery_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/svc2svc/svc2svc/pkg/discovery"
@@ -51,4 +52,36 @@ func ExampleEnvPrefix() {
 	fmt.Println(p+"_SERVICE_HOST", p+"_SERVICE_PORT", p+"_SERVICE_PORT_HTTP")
 	// Output:
 	// BACKEND_SERVICE_SERVICE_HOST BACKEND_SERVICE_SERVICE_PORT BACKEND_SERVICE_SERVICE_PORT_HTTP
+}
+
+// ExampleNewPod resolves one pod of a StatefulSet by its stable name, before and after the
+// pod is replaced: its IP changes, its name does not.
+func ExampleNewPod() {
+	dns, err := dnstest.Start("127.0.0.1:0")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer dns.Close()
+	cfg := discovery.Config{Service: "backend-stateful", DefaultPort: 8080} // the headless Service, the pods' port
+	r, err := discovery.NewPod(cfg, "backend-0", discovery.NewDNSResolver(dns.Addr()))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+
+	dns.SetA("backend-0.backend-stateful", "10.244.0.7")
+	ep, err := r.Resolve(context.Background())
+	fmt.Println(ep.Name, ep.Addrs, err)
+
+	dns.SetA("backend-0.backend-stateful", "10.244.0.12") // kubectl delete pod backend-0
+	ep, err = r.Resolve(context.Background())
+	fmt.Println(ep.Name, ep.Addrs, err)
+
+	_, err = discovery.NewPod(cfg, "backend-0.evil.example", discovery.NewDNSResolver(dns.Addr()))
+	fmt.Println(errors.Is(err, discovery.ErrBadPodName))
+	// Output:
+	// backend-0.backend-stateful [10.244.0.7:8080] <nil>
+	// backend-0.backend-stateful [10.244.0.12:8080] <nil>
+	// true
 }

@@ -24,7 +24,12 @@ func WithObserver(o Observer) Option {
 
 // observe reports a lookup through source that started at start.
 func (r *Resolver) observe(source Source, start time.Time, err error) {
-	if r.obs != nil {
-		r.obs.ObserveLookup(r.cfg.Service, source, time.Since(start), err)
+	if r.obs == nil {
+		return
 	}
+	service := r.cfg.Service
+	if r.podOf != "" {
+		service = r.podOf
+	}
+	r.obs.ObserveLookup(service, source, time.Since(start), err)
 }

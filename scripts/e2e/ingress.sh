@@ -128,9 +128,9 @@ max_gap=0
 for pod in $old_pods; do
   d=$(grep '^{' "$WORK/ingress-$pod.log" | jq -rs "$epoch"'
     ([.[] | select(.msg == "shutdown started")][0].time | epoch) as $stop
-    | [.[] | select(.msg == "http request" and .path == "/")] as $reqs
+    | [.[] | select(.msg == "http request" and .path == "/" and (.time | epoch) >= $start)] as $reqs
     | ([$reqs[].time | epoch] | max) as $last
-    | "\($pod) \(($last - $stop) * 10 | round / 10) \([$reqs[] | select((.time | epoch) > $stop)] | length) \([$reqs[] | .status] | map(select(. != 200)) | length)"' --arg pod "$pod") ||
+    | "\($pod) \(($last - $stop) * 10 | round / 10) \([$reqs[] | select((.time | epoch) > $stop)] | length) \([$reqs[] | .status] | map(select(. != 200)) | length)"' --arg pod "$pod" --argjson start "$load_start") ||
     fail "no shutdown or no request in the log of $pod: $(tail -n 5 "$WORK/ingress-$pod.log")"
   read -r _ gap after bad <<<"$d"
   [ "$bad" = 0 ] || fail "$pod answered $bad non-200 GET / during the rollout"

@@ -48,7 +48,8 @@ func Run(ctx context.Context, args, environ []string, stdout io.Writer, opts ...
 }
 
 // newBackend builds what calls the backend: discovery (with the EndpointSlice watch in that
-// mode) behind the shared client, over HTTPS when CLIENT_TLS_DIR is set. stop ends the
+// mode) behind the shared client, over HTTPS when CLIENT_TLS_DIR is set, and with
+// PODS_SERVICE what calls its pods by name, through the same DNS resolver, metrics and TLS. stop ends the
 // watches (EndpointSlices, the CA bundle) and returns once they have ended, so nothing
 // outlives Run.
 func newBackend(ctx context.Context, cfg Config, p *service.Process) (backend *backendCaller, stop func(), err error) {
@@ -65,8 +66,9 @@ func newBackend(ctx context.Context, cfg Config, p *service.Process) (backend *b
 		return nil, nil, err
 	}
 	lookupEnv := func(key string) (string, bool) { v, ok := p.Environ[key]; return v, ok }
-	var resolver httpclient.Resolver = discovery.New(cfg.Discovery, discovery.NewDNSResolver(cfg.Discovery.DNSServer),
-		lookupEnv, discovery.WithObserver(metrics.NewDiscovery(p.Metrics)))
+	dns := discovery.NewDNSResolver(cfg.Discovery.DNSServer)
+	lookups := discovery.WithObserver(metrics.NewDiscovery(p.Metrics))
+	var resolver httpclient.Resolver = discovery.New(cfg.Discovery, dns, lookupEnv, lookups)
 	if cfg.DiscoveryMode == modeEndpointSlices {
 		watcher, err := newWatcher(cfg.Discovery, lookupEnv, p.Logger, metrics.NewEndpointSlices(p.Metrics))
 		if err != nil {
@@ -86,6 +88,7 @@ func newBackend(ctx context.Context, cfg Config, p *service.Process) (backend *b
 	deps.Transport = freshTransport(cfg.Client.ConnectTimeout, tlsCfg)
 	backend.fresh = httpclient.New(cfg.Client, deps)
 	backend.maxConnAge = cfg.Client.MaxConnAge
+	backend.pods = newPodCaller(cfg, dns, lookups, deps)
 	return backend, stopAll, nil
 }
 

@@ -61,6 +61,7 @@ type backendCaller struct {
 	fresh *httpclient.Client
 	// maxConnAge is CLIENT_MAX_CONN_AGE, for /api/live's hint.
 	maxConnAge time.Duration
+	pods       *podCaller // calls one pod by name (GET /api/pod/{name}); nil without PODS_SERVICE
 }
 
 func newBackendCaller(client *httpclient.Client) *backendCaller {

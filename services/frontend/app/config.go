@@ -36,6 +36,14 @@ type Config struct {
 	// a new pod's rules a few seconds after it starts, so a Job's first connects are refused;
 	// curl --retry-connrefused exists for the same reason. 0 makes one call only.
 	CallWait time.Duration `env:"CALL_WAIT" envDefault:"30s" max:"10m"`
+	// PodsService is the headless Service whose pods GET /api/pod/{name} calls by their stable
+	// DNS names, <name>.<PODS_SERVICE>.<namespace>.svc.<cluster domain>. (a StatefulSet's
+	// serviceName), in DISCOVERY_NAMESPACE or else the frontend's own POD_NAMESPACE (without
+	// either, the short <name>.<PODS_SERVICE>). Empty turns the route off: it answers 404.
+	PodsService string `env:"PODS_SERVICE"`
+	// PodsPort is the port those pods serve on. A pod's DNS name has address records only,
+	// no SRV record to carry a port, so it is configured; 8080 is the backend's.
+	PodsPort int `env:"PODS_PORT" envDefault:"8080" min:"1" max:"65535"`
 }
 
 // The values of DISCOVERY_MODE.
@@ -44,8 +52,8 @@ const (
 	modeEndpointSlices = "endpointslices"
 )
 
-// Validate checks the rules that span packages (each package checks its own) and
-// DISCOVERY_MODE. /api/spread and every backend call must end before the server's
+// Validate checks the rules that span packages (each package checks its own),
+// DISCOVERY_MODE and PODS_SERVICE. /api/spread and every backend call must end before the server's
 // WriteTimeout cuts the response off, or a hung backend gets the browser an empty reply
 // instead of a 504.
 func (c *Config) Validate(r *config.Rules) {
@@ -57,6 +65,10 @@ func (c *Config) Validate(r *config.Rules) {
 	}
 	if c.DiscoveryMode != modeDNS && c.DiscoveryMode != modeEndpointSlices {
 		r.Fail(&c.DiscoveryMode, "must be %q or %q, got %q", modeDNS, modeEndpointSlices, c.DiscoveryMode)
+	}
+	// A Service's name is a DNS label; anything else would make every pod call fail.
+	if c.PodsService != "" && !discovery.IsLabel(c.PodsService) {
+		r.Fail(&c.PodsService, "must be a Service name (an RFC 1123 label such as backend-stateful), got %q", c.PodsService)
 	}
 }
 

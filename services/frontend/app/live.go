@@ -98,9 +98,7 @@ func parseLiveN(value string, ok bool) (int, error) {
 // Retry-After, and a batch ends within limits.timeout. Bad query parameters are a 400.
 func handleLive(backend *backendCaller, limits spreadLimits, logger *slog.Logger) http.Handler {
 	limits = limits.withDefaults()
-	slots := make(chan struct{}, limits.maxInFlight)
-	busy := fmt.Sprintf("too many live batches at once: this frontend runs at most %d; retry after %s s",
-		limits.maxInFlight, spreadRetryAfter)
+	slots := newBatchSlots(limits.maxInFlight, "live batches")
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		q, err := httpserver.Query(r, "n")
 		if err != nil {
@@ -113,14 +111,11 @@ func handleLive(backend *backendCaller, limits spreadLimits, logger *slog.Logger
 			httpserver.WriteError(w, http.StatusBadRequest, err.Error())
 			return
 		}
-		select {
-		case slots <- struct{}{}:
-			defer func() { <-slots }()
-		default:
-			w.Header().Set("Retry-After", spreadRetryAfter)
-			httpserver.WriteError(w, http.StatusTooManyRequests, busy)
+		release, ok := slots.take(w)
+		if !ok {
 			return
 		}
+		defer release()
 		ctx, cancel := context.WithTimeout(r.Context(), limits.timeout)
 		defer cancel()
 		view := live(ctx, backend, n)

@@ -17,5 +17,6 @@ func routes(backend *backendCaller, spread spreadLimits, logger *slog.Logger) fu
 		r.Method(http.MethodGet, "/api/live", handleLive(backend, spread, logger))
 		r.Method(http.MethodGet, "/live.js", handleStatic("text/javascript; charset=utf-8", liveJS))
 		r.Method(http.MethodGet, "/live.css", handleStatic("text/css; charset=utf-8", liveCSS))
+		r.Method(http.MethodGet, "/api/pod/{name}", handlePod(backend.pods, logger))
 	}
 }

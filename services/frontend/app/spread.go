@@ -107,9 +107,7 @@ type spreadView struct {
 // parameters are a 400, checked before a slot is taken.
 func handleSpread(backend *backendCaller, limits spreadLimits, logger *slog.Logger) http.Handler {
 	limits = limits.withDefaults()
-	slots := make(chan struct{}, limits.maxInFlight)
-	busy := fmt.Sprintf("too many spreads at once: this frontend runs at most %d; retry after %s s",
-		limits.maxInFlight, spreadRetryAfter)
+	slots := newBatchSlots(limits.maxInFlight, "spreads")
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		q, err := httpserver.Query(r, "n", "keepalive")
 		if err != nil {
@@ -128,14 +126,11 @@ func handleSpread(backend *backendCaller, limits spreadLimits, logger *slog.Logg
 			httpserver.WriteError(w, http.StatusBadRequest, err.Error())
 			return
 		}
-		select {
-		case slots <- struct{}{}:
-			defer func() { <-slots }()
-		default:
-			w.Header().Set("Retry-After", spreadRetryAfter)
-			httpserver.WriteError(w, http.StatusTooManyRequests, busy)
+		release, ok := slots.take(w)
+		if !ok {
 			return
 		}
+		defer release()
 		ctx, cancel := context.WithTimeout(r.Context(), limits.timeout)
 		defer cancel()
 		view, lastErr := spread(ctx, backend, n, !keepAlive)
@@ -206,4 +201,32 @@ func spread(ctx context.Context, backend *backendCaller, n int, fresh bool) (spr
 	wg.Wait()
 	view.DurationMS = float64(time.Since(start).Microseconds()) / 1000
 	return view, lastErr
+}
+
+// batchSlots bounds the batches of calls (a spread, a live batch) a frontend runs at once:
+// one more is refused at once with 429 and Retry-After instead of queueing, so a burst costs
+// the frontend nothing but the refusals.
+type batchSlots struct {
+	slots chan struct{}
+	busy  string
+}
+
+// newBatchSlots makes room for n batches at once; what names them in the refusal.
+func newBatchSlots(n int, what string) *batchSlots {
+	return &batchSlots{
+		slots: make(chan struct{}, n),
+		busy:  fmt.Sprintf("too many %s at once: this frontend runs at most %d; retry after %s s", what, n, spreadRetryAfter),
+	}
+}
+
+// take takes a slot and returns its release, or writes the 429 and returns false.
+func (b *batchSlots) take(w http.ResponseWriter) (release func(), ok bool) {
+	select {
+	case b.slots <- struct{}{}:
+		return func() { <-b.slots }, true
+	default:
+		w.Header().Set("Retry-After", spreadRetryAfter)
+		httpserver.WriteError(w, http.StatusTooManyRequests, b.busy)
+		return nil, false
+	}
 }
