@@ -92,12 +92,19 @@ func (f *files) leaf() *x509.Certificate {
 	return f.cert.Leaf
 }
 
-// serial is tls.crt's serial number in hex, as openssl prints it; "" without one.
+// serial is tls.crt's serial number in hex, as `openssl x509 -serial` prints it (two digits
+// a byte, so a leading zero stays), so a log line can be matched against openssl's output;
+// "" without one.
 func (f *files) serial() string {
-	if l := f.leaf(); l != nil {
-		return fmt.Sprintf("%X", l.SerialNumber)
+	l := f.leaf()
+	if l == nil {
+		return ""
 	}
-	return ""
+	s := fmt.Sprintf("%X", l.SerialNumber)
+	if len(s)%2 == 1 {
+		s = "0" + s
+	}
+	return s
 }
 
 // notAfter is the end of tls.crt's validity; zero without one.

@@ -2,6 +2,7 @@ package pairtest_test
 
 import (
 	"fmt"
+	"math/big"
 	"net/http"
 	"strings"
 	"testing"
@@ -147,9 +148,9 @@ func TestPairTLSReloadReported(t *testing.T) {
 	renewed := ca.Issue(t, names)
 	secret.Swap(t, tlstest.Files(renewed, ca))
 	bundle.Swap(t, map[string][]byte{tlsdir.CAFile: append(append([]byte{}, ca.PEM...), tlstest.NewCA(t).PEM...)})
-	want := fmt.Sprintf("%X", renewed.Cert.SerialNumber)
+	want := opensslSerial(renewed.Cert.SerialNumber)
 	waitLog(t, be, func(l map[string]any) bool {
-		return l["msg"] == "tls files reloaded" && l["serial"] == want && l["old_serial"] == fmt.Sprintf("%X", first.Cert.SerialNumber)
+		return l["msg"] == "tls files reloaded" && l["serial"] == want && l["old_serial"] == opensslSerial(first.Cert.SerialNumber)
 	})
 	waitLog(t, fe, func(l map[string]any) bool { return l["msg"] == "tls files reloaded" && l["ca_changed"] == true })
 	for _, s := range []*servicetest.Service{be, fe} {
@@ -182,4 +183,13 @@ func waitLog(t *testing.T, s *servicetest.Service, match func(map[string]any) bo
 		}
 	}
 	t.Fatalf("no matching log line in:\n%s", s.Logs())
+}
+
+// opensslSerial is n in hex as openssl prints a serial: two digits a byte.
+func opensslSerial(n *big.Int) string {
+	s := fmt.Sprintf("%X", n)
+	if len(s)%2 == 1 {
+		s = "0" + s
+	}
+	return s
 }
