@@ -254,6 +254,9 @@ echo "context $CONTEXT, node $NODE_IP, kube-dns $DNS_IP, images *:$IMAGE_TAG, ve
 # A Job's template is immutable and a namespace being deleted refuses new objects: clear what an
 # interrupted earlier run may have left.
 kubectl delete job backend-client -n default --ignore-not-found --wait=true >/dev/null
+# The pair, or what is left of it, in default holds NodePort 30080, which the scratch namespace's
+# copy needs first (seen once after an interrupted run); the run deploys its own there later.
+kubectl delete -n default --ignore-not-found --wait=true -f k8s/ >/dev/null
 kubectl delete pod flood -n default --ignore-not-found --wait=true >/dev/null
 kubectl delete namespace "$SCRATCH_NS" --ignore-not-found --wait=false >/dev/null
 kubectl wait --for=delete "namespace/$REMOTE_NS" "namespace/$SCRATCH_NS" --timeout=120s >/dev/null 2>&1 || true
