@@ -4,7 +4,7 @@ MODULES := $(shell go list -f '{{.Dir}}/...' -m)
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 BENCHTIME ?= 1s
 
-.PHONY: run test fmt vet staticcheck tidy-check deps-check bench fuzz build e2e check load bench-compare bench-tls plot probes certs
+.PHONY: run test fmt vet staticcheck tidy-check deps-check bench fuzz build e2e check load bench-compare bench-tls plot probes certs cert-manager
 
 ## run: start 3 backend replicas, a loopback DNS server and the frontend; Ctrl-C stops all.
 ## Built, then run, not `go run`: go run exits 1 on an interrupt whatever the program's own
@@ -120,6 +120,12 @@ NAMESPACE ?=
 ROTATE ?=
 certs:
 	NAMESPACE=$(NAMESPACE) ROTATE=$(ROTATE) bash scripts/certs.sh
+
+## cert-manager: k8s/cert-manager (the pair over mutual TLS, its Secrets issued by cert-manager)
+## applied into the current kube context's namespace (or NAMESPACE=...), whose name its
+## certificates carry: kubectl apply -k cannot set that (scripts/cert-manager.sh says why).
+cert-manager:
+	NAMESPACE=$(NAMESPACE) bash scripts/cert-manager.sh
 
 ## e2e: build the images, deploy to the current kube context and check the pair end to end.
 e2e:

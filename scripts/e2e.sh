@@ -43,6 +43,8 @@ MAX_IMAGE_BYTES=20000000 # 20 MB, the limit the images are held to.
 REMOTE_NS=svc2svc-remote
 # The namespace where k8s/ is applied with -n; created and deleted by this script.
 SCRATCH_NS=svc2svc-e2e-scratch
+# The namespace make cert-manager applies k8s/cert-manager to (scripts/e2e/cert-manager.sh).
+CM_NS=svc2svc-cert-manager
 # Every kustomization in k8s/ (k8s/base/ is inside k8s/; the overlays are the rest).
 KUSTOMIZATIONS='k8s k8s/client-job k8s/cross-namespace k8s/endpointslices k8s/env-fallback k8s/headless k8s/ingress k8s/observability k8s/tls k8s/mtls k8s/cert-manager k8s/statefulset k8s/debug'
 # Every pod this script creates carries one of these app labels.
@@ -66,7 +68,7 @@ dump_context() {
   kubectl get deploy,svc,endpoints -n "$REMOTE_NS" -o wide 2>&1 || true
   kubectl get deploy,svc,endpoints -n "$SCRATCH_NS" -o wide 2>&1 || true
   local ns pod
-  for ns in default "$REMOTE_NS" "$SCRATCH_NS"; do
+  for ns in default "$REMOTE_NS" "$SCRATCH_NS" "$CM_NS"; do
     for pod in $(kubectl get pods -n "$ns" -l "$APPS" -o name 2>/dev/null); do
       echo "--- context: kubectl describe -n $ns $pod (last 25 lines)"
       kubectl describe -n "$ns" "$pod" 2>&1 | tail -n 25 || true
@@ -89,7 +91,7 @@ cleanup() {
   else
     say "cleanup"
     local dir left=''
-    kubectl delete namespace "$SCRATCH_NS" --ignore-not-found --wait=false 2>&1
+    kubectl delete namespace "$SCRATCH_NS" "$CM_NS" --ignore-not-found --wait=false 2>&1
     kubectl delete pod flood -n default --ignore-not-found --wait=false 2>&1
     kubectl delete job -n default -l e2e-probe=networkpolicy --ignore-not-found --wait=false 2>&1
     kubectl delete namespace -l e2e-probe=networkpolicy --ignore-not-found --wait=false 2>&1
@@ -99,7 +101,7 @@ cleanup() {
     # shellcheck disable=SC2086 # one argument per process id
     [ -z "${TLS_PIDS:-}" ] || kill $TLS_PIDS 2>/dev/null
     # cert-manager's controller, if the section started one, and its CRDs (and with them the
-    # Issuers and Certificates; k8s/cert-manager's other objects are k8s/mtls's).
+    # Issuers and Certificates; k8s/cert-manager's other objects went with $CM_NS).
     [ -z "${CM_PID:-}" ] || kill "$CM_PID" 2>/dev/null
     kubectl delete --ignore-not-found -f scripts/testdata/cert-manager-crds.yaml 2>&1 | grep -v '^$'
     # k8s/observability is only dry-run applied: deleting it would delete the pair again.
@@ -108,14 +110,14 @@ cleanup() {
       kubectl delete --ignore-not-found --wait=true --timeout=120s -k "$dir" 2>&1 | grep -v '^$'
     done
     kubectl wait --for=delete pod -n default -l "$APPS" --timeout=60s >/dev/null 2>&1
-    kubectl wait --for=delete "namespace/$SCRATCH_NS" --timeout=120s >/dev/null 2>&1
+    kubectl wait --for=delete "namespace/$SCRATCH_NS" "namespace/$CM_NS" --timeout=120s >/dev/null 2>&1
     for dir in $KUSTOMIZATIONS; do
-      [ "$dir" = k8s/cert-manager ] && continue # its own objects went with the CRDs, checked below
+      [ "$dir" = k8s/cert-manager ] && continue # it ran in $CM_NS, checked below
       left+=$(kubectl get --ignore-not-found -o name -k "$dir" 2>&1)
     done
     left+=$(kubectl get --ignore-not-found -o name crd certificates.cert-manager.io 2>&1)
     left+=$(kubectl get pods -n default -l "$APPS" -o name 2>/dev/null)
-    left+=$(kubectl get --ignore-not-found -o name namespace "$SCRATCH_NS" 2>&1)
+    left+=$(kubectl get --ignore-not-found -o name namespace "$SCRATCH_NS" "$CM_NS" 2>&1)
     if [ -n "$left" ]; then
       printf 'WARN still in the cluster after cleanup:\n%s\n' "$left"
     else
@@ -258,8 +260,8 @@ kubectl delete job backend-client -n default --ignore-not-found --wait=true >/de
 # copy needs first (seen once after an interrupted run); the run deploys its own there later.
 kubectl delete -n default --ignore-not-found --wait=true -f k8s/ >/dev/null
 kubectl delete pod flood -n default --ignore-not-found --wait=true >/dev/null
-kubectl delete namespace "$SCRATCH_NS" --ignore-not-found --wait=false >/dev/null
-kubectl wait --for=delete "namespace/$REMOTE_NS" "namespace/$SCRATCH_NS" --timeout=120s >/dev/null 2>&1 || true
+kubectl delete namespace "$SCRATCH_NS" "$CM_NS" --ignore-not-found --wait=false >/dev/null
+kubectl wait --for=delete "namespace/$REMOTE_NS" "namespace/$SCRATCH_NS" "namespace/$CM_NS" --timeout=120s >/dev/null 2>&1 || true
 
 # ---------------------------------------------------------------------------------------------
 say "render k8s/ with kubectl kustomize (kubectl's own kustomize, no kustomize binary)"
