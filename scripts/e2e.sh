@@ -176,6 +176,26 @@ ready_pods() {
     | $field]"
 }
 
+# await_answer FILTER [JQ ARGS...] -- GET... runs the command GET... (it prints a JSON answer)
+# until jq FILTER holds for the answer, at most 15 times 2 s apart, and leaves the last answer in
+# $json for the check that follows. Why: a finished rollout is not yet the end of the old pods'
+# answers (kube-proxy's rules and the frontends' pooled connections move a moment later). A GET
+# that fails ends the script: http_get has its own retries.
+await_answer() {
+  local filter=$1 jq_args=()
+  shift
+  while [ "$1" != -- ]; do
+    jq_args+=("$1")
+    shift
+  done
+  shift
+  for _ in $(seq 1 15); do
+    json=$("$@") || fail "$* failed"
+    jq -e "${jq_args[@]}" "$filter" >/dev/null 2>&1 <<<"$json" && return 0
+    sleep 2
+  done
+}
+
 rollout() { # rollout NAMESPACE DEPLOYMENT
   if kubectl rollout status -n "$1" "deployment/$2" --timeout="${E2E_TIMEOUT}s"; then
     pass "rollout of $1/$2"
@@ -342,11 +362,7 @@ rollout "$SCRATCH_NS" frontend-deployment
 # The new pods run this run's tag: the answer must come from one of them.
 tagged=$(kubectl get pods -n "$SCRATCH_NS" -l app=backend -o json | jq -c --arg img "backend:$IMAGE_TAG" '[.items[]
   | select(.metadata.deletionTimestamp == null and .spec.containers[0].image == $img) | .metadata.name]')
-for _ in $(seq 1 10); do
-  json=$(http_get "http://$NODE_IP:$port/" -H 'Accept: application/json') || fail "GET the pair in $SCRATCH_NS on $NODE_IP:$port"
-  jq -e '.backend.pod | IN($pods[])' --argjson pods "$tagged" >/dev/null <<<"$json" && break
-  sleep 1
-done
+await_answer '.backend.pod | IN($pods[])' --argjson pods "$tagged" -- http_get "http://$NODE_IP:$port/" -H 'Accept: application/json'
 echo "$json"
 expect "kubectl apply -n $SCRATCH_NS -k k8s/ (images: $IMAGE_TAG): answering from a backend pod of that build in $SCRATCH_NS" "$json" \
   '.backend.namespace == $ns and (.backend.pod | IN($pods[]))' --arg ns "$SCRATCH_NS" --argjson pods "$tagged"
@@ -686,11 +702,7 @@ apply_pair() {
   kubectl apply -k "$(overlay "$1")"
   rollout default backend-deployment
   rollout default frontend-deployment
-  for _ in $(seq 1 15); do
-    json=$(http_get "$URL/" -H 'Accept: application/json') || fail "GET $URL/ with $1 applied"
-    jq -e '.discovery.scheme == $s' --arg s "$2" >/dev/null <<<"$json" && break
-    sleep 2
-  done
+  await_answer '.discovery.scheme == $s' --arg s "$2" -- http_get "$URL/" -H 'Accept: application/json'
 }
 apply_pair k8s/tls https
 echo "$json"

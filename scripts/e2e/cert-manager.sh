@@ -84,10 +84,7 @@ else
   rollout "$CM_NS" frontend-deployment
   # The frontend, through the API server's service proxy (kube-router lets the node's traffic in).
   proxy=/api/v1/namespaces/$CM_NS/services/frontend-service:http/proxy/
-  for _ in $(seq 1 15); do
-    json=$(kubectl get --raw "$proxy" 2>&1) && jq -e '.discovery.scheme' >/dev/null 2>&1 <<<"$json" && break
-    sleep 2
-  done
+  await_answer '.backend.namespace == $ns' --arg ns "$CM_NS" -- kubectl get --raw "$proxy"
   echo "$json"
   expect "make cert-manager NAMESPACE=$CM_NS: GET / answers from a backend pod in $CM_NS over mutual TLS (TLS_ALLOWED_CLIENTS names $CM_NS), cert-manager's certificates on both sides" "$json" \
     '.discovery.scheme == "https" and .backend.namespace == $ns and (.backend.pod | IN($pods[]))' \

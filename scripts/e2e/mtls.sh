@@ -11,11 +11,7 @@
 say "mutual TLS (k8s/mtls/): only the frontend's certificate is served; pods copying its labels are refused"
 apply_pair k8s/mtls https
 require=$(kubectl get deploy backend-deployment -o json | jq -r '.spec.template.spec.containers[0].env[] | select(.name == "TLS_CLIENT_AUTH" or .name == "TLS_ALLOWED_CLIENTS") | "\(.name)=\(.value)"' | paste -sd' ' -)
-for _ in $(seq 1 15); do
-  json=$(http_get "$URL/" -H 'Accept: application/json') || fail "GET $URL/ with k8s/mtls applied"
-  jq -e '.backend.pod | IN($pods[])' --argjson pods "$(ready_pods default backend)" >/dev/null <<<"$json" && break
-  sleep 2
-done
+await_answer '.backend.pod | IN($pods[])' --argjson pods "$(ready_pods default backend)" -- http_get "$URL/" -H 'Accept: application/json'
 echo "$json"
 expect "k8s/mtls ($require): GET / through the NodePort answers from a backend pod, the frontend presenting its certificate" "$json" \
   '.discovery.scheme == "https" and (.backend.pod | IN($pods[]))' --argjson pods "$(ready_pods default backend)"
