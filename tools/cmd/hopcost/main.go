@@ -41,6 +41,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/svc2svc/svc2svc/tools/internal/cli"
 )
 
 // The goals of issue 13, on the 2-core machine the numbers come from.
@@ -59,12 +61,9 @@ func main() {
 		}
 		return
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stdout); err != nil {
-		fmt.Fprintln(os.Stderr, "hopcost:", err)
-		os.Exit(1)
-	}
+	cli.Main("hopcost", func(ctx context.Context) error {
+		return run(ctx, os.Args[1:], os.Stdout)
+	})
 }
 
 type options struct {
