@@ -43,6 +43,7 @@ import (
 	"time"
 
 	"github.com/svc2svc/svc2svc/tools/internal/cli"
+	"github.com/svc2svc/svc2svc/tools/internal/stats"
 )
 
 // The goals of issue 13, on the 2-core machine the numbers come from.
@@ -203,18 +204,10 @@ type result struct {
 }
 
 func medianOf(rs []result) result {
-	pick := func(f func(result) float64) float64 {
-		vs := make([]float64, len(rs))
-		for i, r := range rs {
-			vs[i] = f(r)
-		}
-		slices.Sort(vs)
-		return vs[len(vs)/2]
-	}
 	m := result{
-		rps:   pick(func(r result) float64 { return r.rps }),
-		p99ms: pick(func(r result) float64 { return r.p99ms }),
-		cpuUS: pick(func(r result) float64 { return r.cpuUS }),
+		rps:   stats.Median(rs, func(r result) float64 { return r.rps }),
+		p99ms: stats.Median(rs, func(r result) float64 { return r.p99ms }),
+		cpuUS: stats.Median(rs, func(r result) float64 { return r.cpuUS }),
 	}
 	for _, r := range rs {
 		m.errors += r.errors
