@@ -22,23 +22,19 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/signal"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/svc2svc/svc2svc/pkg/config"
+	"github.com/svc2svc/svc2svc/tools/internal/cli"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	context.AfterFunc(ctx, stop)
-	if err := run(ctx, os.Environ(), os.Stdout); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
+	// No name before the error: config's names each bad variable on a line of its own.
+	cli.Main("", func(ctx context.Context) error {
+		return run(ctx, os.Environ(), os.Stdout)
+	})
 }
 
 // settings are flood's knobs.

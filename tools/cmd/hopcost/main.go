@@ -41,6 +41,9 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/svc2svc/svc2svc/tools/internal/cli"
+	"github.com/svc2svc/svc2svc/tools/internal/stats"
 )
 
 // The goals of issue 13, on the 2-core machine the numbers come from.
@@ -59,12 +62,9 @@ func main() {
 		}
 		return
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stdout); err != nil {
-		fmt.Fprintln(os.Stderr, "hopcost:", err)
-		os.Exit(1)
-	}
+	cli.Main("hopcost", func(ctx context.Context) error {
+		return run(ctx, os.Args[1:], os.Stdout)
+	})
 }
 
 type options struct {
@@ -204,18 +204,10 @@ type result struct {
 }
 
 func medianOf(rs []result) result {
-	pick := func(f func(result) float64) float64 {
-		vs := make([]float64, len(rs))
-		for i, r := range rs {
-			vs[i] = f(r)
-		}
-		slices.Sort(vs)
-		return vs[len(vs)/2]
-	}
 	m := result{
-		rps:   pick(func(r result) float64 { return r.rps }),
-		p99ms: pick(func(r result) float64 { return r.p99ms }),
-		cpuUS: pick(func(r result) float64 { return r.cpuUS }),
+		rps:   stats.Median(rs, func(r result) float64 { return r.rps }),
+		p99ms: stats.Median(rs, func(r result) float64 { return r.p99ms }),
+		cpuUS: stats.Median(rs, func(r result) float64 { return r.cpuUS }),
 	}
 	for _, r := range rs {
 		m.errors += r.errors

@@ -14,11 +14,11 @@ import (
 	"net/url"
 	"os"
 	"runtime"
-	"slices"
 	"strings"
 	"time"
 
 	"github.com/svc2svc/svc2svc/tools/internal/localpair"
+	"github.com/svc2svc/svc2svc/tools/internal/stats"
 )
 
 // The goals of the comparison: the frontend is one Go hop like a bare ReverseProxy, plus
@@ -183,20 +183,12 @@ func benchCompare(ctx context.Context, o options, environ []string, logs, stdout
 // median summarises a target's rounds by the median of each measure, so one disturbed round
 // does not decide the result.
 func median(name string, reps []Report) ComparisonRow {
-	pick := func(f func(Report) float64) float64 {
-		vs := make([]float64, len(reps))
-		for i, r := range reps {
-			vs[i] = f(r)
-		}
-		slices.Sort(vs)
-		return vs[len(vs)/2]
-	}
 	row := ComparisonRow{
 		Name:       name,
-		Throughput: pick(func(r Report) float64 { return r.Throughput }),
-		P50:        pick(func(r Report) float64 { return r.Latency.P50 }),
-		P99:        pick(func(r Report) float64 { return r.Latency.P99 }),
-		Max:        pick(func(r Report) float64 { return r.Latency.Max }),
+		Throughput: stats.Median(reps, func(r Report) float64 { return r.Throughput }),
+		P50:        stats.Median(reps, func(r Report) float64 { return r.Latency.P50 }),
+		P99:        stats.Median(reps, func(r Report) float64 { return r.Latency.P99 }),
+		Max:        stats.Median(reps, func(r Report) float64 { return r.Latency.Max }),
 	}
 	for _, r := range reps {
 		row.Errors += r.Failed()

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/svc2svc/svc2svc/pkg/servicetest"
+	"github.com/svc2svc/svc2svc/tools/internal/cli"
 )
 
 // runLoad runs the command with args and returns its output and error. Nothing here asserts
@@ -86,7 +87,7 @@ func TestBadOptions(t *testing.T) {
 		{"stray"},
 	} {
 		_, stderr, err := runLoad(t, nil, args...)
-		if !errors.Is(err, errUsage) || stderr == "" {
+		if !errors.Is(err, cli.ErrUsage) || stderr == "" {
 			t.Errorf("load %q = %v with stderr %q, want a usage error that says why", args, err, stderr)
 		}
 	}

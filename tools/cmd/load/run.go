@@ -11,14 +11,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/svc2svc/svc2svc/tools/internal/cli"
 	"github.com/svc2svc/svc2svc/tools/internal/localpair"
 )
-
-// errUsage means the command line was wrong; the flag package has already said how.
-var errUsage = errors.New("usage")
-
-// errHelp means -h was asked for and the usage printed.
-var errHelp = errors.New("help")
 
 // options are the command line.
 type options struct {
@@ -100,19 +95,16 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.BoolVar(&o.tls, "tls", false, "with -bench-compare: also frontend -> backend over HTTPS and over mutual TLS, each against (2)")
 	fs.IntVar(&o.rounds, "rounds", 3, "with -bench-compare: rounds over the three targets; the table shows the medians")
 	fs.DurationVar(&o.warmup, "warmup", time.Second, "with -bench-compare: unmeasured load before each measurement")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return o, errHelp
-		}
-		return o, errUsage
+	if err := cli.Parse(fs, args); err != nil {
+		return o, err
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "load: unexpected arguments %q\n", fs.Args())
-		return o, errUsage
+		return o, cli.ErrUsage
 	}
 	if err := o.check(); err != nil {
 		fmt.Fprintln(stderr, "load:", err)
-		return o, errUsage
+		return o, cli.ErrUsage
 	}
 	return o, nil
 }

@@ -9,23 +9,18 @@ import (
 	"io"
 	"net"
 	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 
 	"github.com/svc2svc/svc2svc/pkg/config"
+	"github.com/svc2svc/svc2svc/tools/internal/cli"
 	"github.com/svc2svc/svc2svc/tools/internal/localpair"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	// As in the services: a second Ctrl-C ends the process at once.
-	context.AfterFunc(ctx, stop)
-	if err := run(ctx, os.Environ(), os.Stdout); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
+	// No name before the error: config's names each bad variable on a line of its own.
+	cli.Main("", func(ctx context.Context) error {
+		return run(ctx, os.Environ(), os.Stdout)
+	})
 }
 
 // settings are the knobs of the local run: they move it off ports that are taken (0 takes any

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/svc2svc/svc2svc/tools/internal/cli"
 )
 
 // hardened answers every probe the way the probes want: security headers, no echoed id, 413
@@ -103,11 +105,11 @@ func TestParseOptions(t *testing.T) {
 	}{
 		{nil, nil},
 		{[]string{"-target", "http://127.0.0.1:8080"}, nil},
-		{[]string{"-target", "127.0.0.1:8080"}, errUsage},
-		{[]string{"-idle", "-1"}, errUsage},
-		{[]string{"-spread-n", "0"}, errUsage},
-		{[]string{"extra"}, errUsage},
-		{[]string{"-h"}, errHelp},
+		{[]string{"-target", "127.0.0.1:8080"}, cli.ErrUsage},
+		{[]string{"-idle", "-1"}, cli.ErrUsage},
+		{[]string{"-spread-n", "0"}, cli.ErrUsage},
+		{[]string{"extra"}, cli.ErrUsage},
+		{[]string{"-h"}, cli.ErrHelp},
 	}
 	for _, tt := range tests {
 		if _, err := parseOptions(tt.args, io.Discard); !errors.Is(err, tt.want) {

@@ -10,14 +10,9 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/svc2svc/svc2svc/tools/internal/cli"
 	"github.com/svc2svc/svc2svc/tools/internal/localpair"
 )
-
-// errUsage means the command line was wrong; the flag package has already said how.
-var errUsage = errors.New("usage")
-
-// errHelp means -h was asked for and the usage printed.
-var errHelp = errors.New("help")
 
 // errMismatch is returned with -strict when a probe saw something other than what it wants.
 var errMismatch = errors.New("probes saw what they do not want")
@@ -53,25 +48,22 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.DurationVar(&o.readHeaderTimeout, "read-header-timeout", 5*time.Second, "the server's READ_HEADER_TIMEOUT: slowloris connections should be closed by then (+1s)")
 	fs.IntVar(&o.spreadN, "spread-n", 1000, "n of each /api/spread call")
 	fs.IntVar(&o.spreadCalls, "spread-calls", 10, "concurrent /api/spread calls")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return o, errHelp
-		}
-		return o, errUsage
+	if err := cli.Parse(fs, args); err != nil {
+		return o, err
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "probe: unexpected arguments %q\n", fs.Args())
-		return o, errUsage
+		return o, cli.ErrUsage
 	}
 	if o.idle < 0 || o.slowloris < 0 || o.spreadN < 1 || o.spreadCalls < 1 || o.idleWait <= 0 || o.readHeaderTimeout <= 0 {
 		fmt.Fprintln(stderr, "probe: -idle and -slowloris must be >= 0, -spread-n and -spread-calls >= 1, durations > 0")
-		return o, errUsage
+		return o, cli.ErrUsage
 	}
 	if o.target != "" {
 		u, err := url.Parse(o.target)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			fmt.Fprintf(stderr, "probe: -target %q is not an http(s) URL\n", o.target)
-			return o, errUsage
+			return o, cli.ErrUsage
 		}
 	}
 	return o, nil

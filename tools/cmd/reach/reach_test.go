@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/svc2svc/svc2svc/pkg/dnstest"
+	"github.com/svc2svc/svc2svc/tools/internal/cli"
 )
 
 // closedPort returns a loopback address nothing listens on: connects to it are refused.
@@ -135,14 +136,14 @@ func TestParseOptions(t *testing.T) {
 	}{
 		{[]string{"a=tcp:10.0.0.1:80", "b=dns:kubernetes.default."}, nil},
 		{[]string{"-settle", "0s", "a=tcp:[::1]:80"}, nil},
-		{nil, errUsage},
-		{[]string{"a=tcp:10.0.0.1"}, errUsage},
-		{[]string{"a=udp:10.0.0.1:53"}, errUsage},
-		{[]string{"a=dns:"}, errUsage},
-		{[]string{"tcp:10.0.0.1:80"}, errUsage},
-		{[]string{"=tcp:10.0.0.1:80"}, errUsage},
-		{[]string{"-interval", "0s", "a=tcp:10.0.0.1:80"}, errUsage},
-		{[]string{"-h"}, errHelp},
+		{nil, cli.ErrUsage},
+		{[]string{"a=tcp:10.0.0.1"}, cli.ErrUsage},
+		{[]string{"a=udp:10.0.0.1:53"}, cli.ErrUsage},
+		{[]string{"a=dns:"}, cli.ErrUsage},
+		{[]string{"tcp:10.0.0.1:80"}, cli.ErrUsage},
+		{[]string{"=tcp:10.0.0.1:80"}, cli.ErrUsage},
+		{[]string{"-interval", "0s", "a=tcp:10.0.0.1:80"}, cli.ErrUsage},
+		{[]string{"-h"}, cli.ErrHelp},
 	}
 	for _, tt := range tests {
 		_, err := parseOptions(tt.args, io.Discard)

@@ -12,13 +12,9 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/svc2svc/svc2svc/tools/internal/cli"
 )
-
-// errUsage means the command line was wrong; the flag package has already said how.
-var errUsage = errors.New("usage")
-
-// errHelp means -h was asked for and the usage printed.
-var errHelp = errors.New("help")
 
 // The results a check can have. Only reached means the policy let the connection through.
 const (
@@ -72,25 +68,22 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.DurationVar(&o.interval, "interval", 500*time.Millisecond, "pause between tries of one check")
 	fs.DurationVar(&o.dialTimeout, "dial-timeout", 2*time.Second, "give up one try after this long (a dropped packet)")
 	fs.StringVar(&o.dnsServer, "dns-server", "", "host:port of the DNS server for dns checks (default: the system's resolver)")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return o, errHelp
-		}
-		return o, errUsage
+	if err := cli.Parse(fs, args); err != nil {
+		return o, err
 	}
 	if o.settle < 0 || o.wait < 0 || o.interval <= 0 || o.dialTimeout <= 0 {
 		fmt.Fprintln(stderr, "reach: -settle and -wait must be >= 0, -interval and -dial-timeout > 0")
-		return o, errUsage
+		return o, cli.ErrUsage
 	}
 	if fs.NArg() == 0 {
 		fmt.Fprintln(stderr, "reach: no checks given")
-		return o, errUsage
+		return o, cli.ErrUsage
 	}
 	for _, arg := range fs.Args() {
 		c, err := parseCheck(arg)
 		if err != nil {
 			fmt.Fprintf(stderr, "reach: %v\n", err)
-			return o, errUsage
+			return o, cli.ErrUsage
 		}
 		o.checks = append(o.checks, c)
 	}

@@ -17,22 +17,19 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"slices"
-	"syscall"
 	"time"
 
 	"github.com/svc2svc/svc2svc/pkg/config"
 	"github.com/svc2svc/svc2svc/pkg/otlptest"
+	"github.com/svc2svc/svc2svc/tools/internal/cli"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Environ(), os.Stdout); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
+	// No name before the error: config's names each bad variable on a line of its own.
+	cli.Main("", func(ctx context.Context) error {
+		return run(ctx, os.Environ(), os.Stdout)
+	})
 }
 
 // settings are tracedump's knobs.
