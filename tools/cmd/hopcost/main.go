@@ -116,7 +116,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		o.env = append(o.env, s)
 		return nil
 	})
-	if err := fs.Parse(args); err != nil {
+	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
 	if o.rounds < 1 || o.connections < 1 || o.threads < 1 || o.threads > o.connections {
