@@ -67,11 +67,13 @@ load:
 	go run ./tools/cmd/load -rate 100 -duration 10s -json bin/load.json -plot bin/load.html $(LOAD_FLAGS)
 
 ## bench-compare: what the pair costs against the floor (tools/cmd/hopcost): a bare net/http
-## hello (A), a bare httputil.ReverseProxy -> that hello (B), the backend alone and the pair
-## (frontend -> backend), each server a process of its own as built by make build, under wrk
-## (Debian: apt-get install wrk) with 64 keep-alive connections, in 3 interleaved rounds of
-## 10 s; prints throughput, p99 and server CPU per request (from /proc) and the ratios to A
-## and B. COMPARE_FLAGS adds or overrides flags, e.g. COMPARE_FLAGS='-rounds 5 -env LOG_LEVEL=warn'.
+## hello (A), a bare httputil.ReverseProxy -> that hello (B), the backend alone, the pair
+## (frontend -> backend) and the pair over HTTPS and over mutual TLS, each server a process of
+## its own as built by make build, under wrk (Debian: apt-get install wrk) with 64 keep-alive
+## connections, in 3 interleaved rounds of 10 s; prints throughput, p99 and server CPU per
+## request (from /proc), the ratios to A and B (the TLS pairs' to the plain pair) and the TLS
+## backends' handshakes per request (from their /metrics). COMPARE_FLAGS adds or overrides
+## flags, e.g. COMPARE_FLAGS='-rounds 5 -env LOG_LEVEL=warn', or -tls=false.
 COMPARE_FLAGS ?=
 bench-compare: build
 	go run ./tools/cmd/hopcost $(COMPARE_FLAGS)

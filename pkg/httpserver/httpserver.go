@@ -38,8 +38,9 @@ type Deps struct {
 	// ConnObserver, when set, is told about the connections on the public port and the cap
 	// on them (see Config.MaxConns and pkg/metrics.HTTPServer). Nil records nothing.
 	ConnObserver ConnObserver
-	// TLSObserver, when set, is told about the clients refused under mutual TLS
-	// (Config.ClientAuth), by reason (see pkg/metrics.HTTPServer). Nil records nothing.
+	// TLSObserver, when set, is told about every TLS handshake on the public port and the
+	// clients refused under mutual TLS (Config.ClientAuth), by reason (see
+	// pkg/metrics.HTTPServer). Nil records nothing.
 	TLSObserver TLSObserver
 	// TLSFiles, when set, is told when the certificate in TLS_DIR expires and about each
 	// reload (see pkg/metrics.TLSFiles). Nil records nothing; reloads are logged either way.

@@ -11,11 +11,17 @@ import (
 	"github.com/svc2svc/svc2svc/pkg/tlsdir"
 )
 
-// TLSObserver is told about every client the server refused under mutual TLS
-// (Config.ClientAuth "require"), so that metrics can count refusals by reason. It is called
-// from the connection's goroutine, so it must be safe for concurrent use.
-// pkg/metrics.HTTPServer implements it.
+// TLSObserver is told about every TLS handshake on the public port and every client the
+// server refused under mutual TLS (Config.ClientAuth "require"), so that metrics can count
+// handshakes, and refusals by reason. It is called from the connection's goroutine, so it
+// must be safe for concurrent use. pkg/metrics.HTTPServer implements it.
 type TLSObserver interface {
+	// TLSHandshake reports one handshake begun: a ClientHello received, for a full or a
+	// resumed handshake, whether it then succeeds or not. A handshake is the costly part of
+	// TLS (key exchange, signatures, certificate checks); over keep-alive connections there is
+	// one per connection, not per request, so handshakes per request near 0 show that the
+	// clients reuse their connections.
+	TLSHandshake()
 	// TLSRefused reports one refused handshake or request: reason is RefusedNoCertificate,
 	// RefusedUntrusted, RefusedExpired or RefusedIdentity.
 	TLSRefused(reason string)
@@ -43,7 +49,19 @@ const (
 // noTLSObserver is the TLSObserver of a server given none.
 type noTLSObserver struct{}
 
+func (noTLSObserver) TLSHandshake()     {}
 func (noTLSObserver) TLSRefused(string) {}
+
+// countHandshakes makes cfg tell the observer of each handshake it begins. GetConfigForClient
+// is where crypto/tls reads a ClientHello: once per handshake, full or resumed (the second
+// ClientHello after a HelloRetryRequest does not call it again), and its nil, nil answer
+// keeps cfg for the connection.
+func (s *Server) countHandshakes(cfg *tls.Config) {
+	cfg.GetConfigForClient = func(*tls.ClientHelloInfo) (*tls.Config, error) {
+		s.tlsObserver.TLSHandshake()
+		return nil, nil
+	}
+}
 
 // requireClientCert makes cfg ask every client for a certificate and end the handshake of one
 // that sends none or one dir's current ca.crt does not vouch for, counting each refusal.

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/go-chi/chi/v5"
@@ -23,13 +24,16 @@ const (
 	intruderID = "spiffe://cluster.local/ns/default/sa/intruder"
 )
 
-// refusals is a TLSObserver that counts refusals by reason.
-type refusals struct {
-	mu sync.Mutex
-	n  map[string]int
+// tlsCounts is a TLSObserver that counts handshakes, and refusals by reason.
+type tlsCounts struct {
+	handshakes atomic.Int64
+	mu         sync.Mutex
+	n          map[string]int
 }
 
-func (r *refusals) TLSRefused(reason string) {
+func (r *tlsCounts) TLSHandshake() { r.handshakes.Add(1) }
+
+func (r *tlsCounts) TLSRefused(reason string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.n == nil {
@@ -38,7 +42,7 @@ func (r *refusals) TLSRefused(reason string) {
 	r.n[reason]++
 }
 
-func (r *refusals) count(reason string) int {
+func (r *tlsCounts) count(reason string) int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.n[reason]
@@ -46,11 +50,11 @@ func (r *refusals) count(reason string) int {
 
 // mtlsServer runs a server that requires client certificates from ca and admits allowed; its
 // /whoami answers the serial number of the client's certificate.
-func mtlsServer(t *testing.T, ca *tlstest.CA, allowed string) (*running, *refusals, string) {
+func mtlsServer(t *testing.T, ca *tlstest.CA, allowed string) (*running, *tlsCounts, string) {
 	t.Helper()
 	leaf := ca.Issue(t, tlstest.ServiceNames("backend-service", "default"))
 	dir := tlstest.WriteSecretDir(t, tlstest.Files(leaf, ca))
-	obs := &refusals{}
+	obs := &tlsCounts{}
 	rs := start(t, testConfig(t, "TLS_DIR="+dir.Path, "TLS_RELOAD_INTERVAL=10ms", "TLS_CLIENT_AUTH=require",
 		"TLS_ALLOWED_CLIENTS="+allowed), httpserver.Deps{TLSObserver: obs,
 		MetricsHandler: http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})}, func(r chi.Router) {

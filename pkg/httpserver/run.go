@@ -132,7 +132,8 @@ func (s *Server) Run(ctx context.Context) error {
 
 // loadTLS reads Config.TLS's directory, when set, and returns the server configuration that
 // presents its current certificate (and, with Config.ClientAuth "require", verifies the
-// client's against its current ca.crt) and the loop that keeps it current; nil, nil without TLS.
+// client's against its current ca.crt), counting each handshake, and the loop that keeps it
+// current; nil, nil without TLS.
 func (s *Server) loadTLS() (*tls.Config, func(context.Context), error) {
 	if !s.cfg.TLS.Enabled() {
 		return nil, nil, nil
@@ -150,6 +151,7 @@ func (s *Server) loadTLS() (*tls.Config, func(context.Context), error) {
 			return nil, nil, err
 		}
 	}
+	s.countHandshakes(cfg)
 	return cfg, func(ctx context.Context) { dir.Watch(ctx, s.logger, s.tlsFiles) }, nil
 }
 

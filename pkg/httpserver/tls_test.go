@@ -2,6 +2,7 @@ package httpserver_test
 
 import (
 	"io"
+	"maps"
 	"net/http"
 	"strings"
 	"testing"
@@ -72,5 +73,61 @@ func TestRunTLSMissing(t *testing.T) {
 	err := httpserver.New(testConfig(t, "TLS_DIR="+dir.Path, "TLS_RELOAD_INTERVAL=10ms"), httpserver.Deps{}, nil).Run(t.Context())
 	if err == nil || !strings.Contains(err.Error(), "tls.crt") {
 		t.Errorf("Run() = %v, want an error naming tls.crt", err)
+	}
+}
+
+// TestRunTLSHandshakes counts the server's handshakes: N requests over one keep-alive
+// connection take one, N requests without keep-alive take N, and a client certificate under
+// mutual TLS adds none.
+func TestRunTLSHandshakes(t *testing.T) {
+	t.Parallel()
+	const n = 5
+	ca := tlstest.NewCA(t)
+	dir := tlstest.WriteSecretDir(t, tlstest.Files(ca.Issue(t, tlstest.ServiceNames("backend-service", "default")), ca))
+	clientFiles := tlstest.Files(ca.Issue(t, []string{frontendID}), ca)
+	delete(clientFiles, tlsdir.CAFile)
+	tests := []struct {
+		name      string
+		mutual    bool
+		keepAlive bool
+		want      int64
+	}{
+		{"https keep-alive", false, true, 1},
+		{"https no keep-alive", false, false, n},
+		{"mutual TLS keep-alive", true, true, 1},
+		{"mutual TLS no keep-alive", true, false, n},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			env := []string{"TLS_DIR=" + dir.Path}
+			if tt.mutual {
+				env = append(env, "TLS_CLIENT_AUTH=require", "TLS_ALLOWED_CLIENTS="+frontendID)
+			}
+			obs := &tlsCounts{}
+			rs := start(t, testConfig(t, env...), httpserver.Deps{TLSObserver: obs}, testRoutes)
+			// The same client certificate either way: presented only when the server asks.
+			client, tr, _, _ := mtlsClient(t, ca, maps.Clone(clientFiles))
+			tr.DisableKeepAlives = !tt.keepAlive
+			url := strings.Replace(rs.url, "http://", "https://", 1) + "/items/1"
+			for range n {
+				resp, err := client.Get(url)
+				if err != nil {
+					t.Fatalf("GET /items/1 = %v, want 200", err)
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusOK {
+					t.Fatalf("GET /items/1 = %d, want 200", resp.StatusCode)
+				}
+			}
+			// The server counts a handshake before it answers on that connection.
+			if got := obs.handshakes.Load(); got != tt.want {
+				t.Errorf("handshakes after %d requests = %d, want %d", n, got, tt.want)
+			}
+			if got := obs.count(httpserver.RefusedIdentity) + obs.count(httpserver.RefusedNoCertificate); got != 0 {
+				t.Errorf("refusals = %d, want 0", got)
+			}
+		})
 	}
 }

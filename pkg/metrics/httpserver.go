@@ -12,12 +12,13 @@ import (
 // httpserver.ConnObserver and httpserver.TLSObserver; pass it as httpserver.Deps.Observer,
 // .ConnObserver and .TLSObserver.
 type HTTPServer struct {
-	requests  *prometheus.CounterVec
-	duration  *prometheus.HistogramVec
-	connsOpen prometheus.Gauge
-	connLimit prometheus.Gauge
-	connsShed *prometheus.CounterVec
-	refused   *prometheus.CounterVec
+	requests   *prometheus.CounterVec
+	duration   *prometheus.HistogramVec
+	connsOpen  prometheus.Gauge
+	connLimit  prometheus.Gauge
+	connsShed  *prometheus.CounterVec
+	refused    *prometheus.CounterVec
+	handshakes prometheus.Counter
 }
 
 // serverLabels are the labels of both server metrics. route is the router's pattern
@@ -25,8 +26,10 @@ type HTTPServer struct {
 var serverLabels = []string{"route", "method", "status"}
 
 // NewHTTPServer registers http_server_requests_total, http_server_request_duration_seconds,
-// http_server_connections_open, http_server_connections_limit and
-// http_server_connections_shed_total and http_server_tls_refused_total with reg. It panics if they are registered already: one service has one HTTP server.
+// http_server_connections_open, http_server_connections_limit,
+// http_server_connections_shed_total, http_server_tls_handshakes_total and
+// http_server_tls_refused_total with reg. It panics if they are registered already: one
+// service has one HTTP server.
 func NewHTTPServer(reg prometheus.Registerer) *HTTPServer {
 	s := &HTTPServer{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -55,8 +58,12 @@ func NewHTTPServer(reg prometheus.Registerer) *HTTPServer {
 			Name: "http_server_tls_refused_total",
 			Help: "Clients refused under mutual TLS (TLS_CLIENT_AUTH=require), by reason: no_certificate, untrusted or expired (the handshake failed) or identity_not_allowed (403).",
 		}, []string{"reason"}),
+		handshakes: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "http_server_tls_handshakes_total",
+			Help: "TLS handshakes begun on the public port (TLS_DIR), full or resumed, refused ones included. A handshake costs far more CPU than a request; with keep-alive there is one per connection, not per request, so divided by http_server_requests_total it is the handshakes per request, near 0 when clients reuse their connections.",
+		}),
 	}
-	reg.MustRegister(s.requests, s.duration, s.connsOpen, s.connLimit, s.connsShed, s.refused)
+	reg.MustRegister(s.requests, s.duration, s.connsOpen, s.connLimit, s.connsShed, s.handshakes, s.refused)
 	return s
 }
 
@@ -71,6 +78,9 @@ func (s *HTTPServer) ConnClosed() { s.connsOpen.Dec() }
 
 // ConnShed counts a connection closed at the cap, by reason (httpserver.ShedIdle and so on).
 func (s *HTTPServer) ConnShed(reason string) { s.connsShed.WithLabelValues(reason).Inc() }
+
+// TLSHandshake counts a TLS handshake begun.
+func (s *HTTPServer) TLSHandshake() { s.handshakes.Inc() }
 
 // TLSRefused counts a client refused under mutual TLS, by reason (httpserver.RefusedIdentity
 // and so on).

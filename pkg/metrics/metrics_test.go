@@ -20,6 +20,7 @@ import (
 var (
 	_ httpserver.Observer     = (*metrics.HTTPServer)(nil)
 	_ httpserver.ConnObserver = (*metrics.HTTPServer)(nil)
+	_ httpserver.TLSObserver  = (*metrics.HTTPServer)(nil)
 	_ httpclient.Observer     = (*metrics.HTTPClient)(nil)
 	_ discovery.Observer      = (*metrics.Discovery)(nil)
 	_ endpointslices.Observer = (*metrics.EndpointSlices)(nil)
@@ -46,6 +47,10 @@ func TestHandler(t *testing.T) {
 	srv.ConnShed(httpserver.ShedIdle)
 	srv.ConnShed(httpserver.ShedIdle)
 	srv.ConnShed(httpserver.ShedNew)
+	for range 2 {
+		srv.TLSHandshake()
+	}
+	srv.TLSRefused(httpserver.RefusedUntrusted)
 	client.ObserveAttempt(discovery.SourceDNS, "5xx")
 	client.ObserveAttempt(discovery.SourceDNS, "ok")
 	client.ObserveCall(discovery.SourceDNS, "ok", 30*time.Millisecond)
@@ -73,6 +78,8 @@ func TestHandler(t *testing.T) {
 		{"http_server_connections_open", nil, 2},
 		{"http_server_connections_shed_total", []string{"reason", "idle"}, 2},
 		{"http_server_connections_shed_total", []string{"reason", "new"}, 1},
+		{"http_server_tls_handshakes_total", nil, 2},
+		{"http_server_tls_refused_total", []string{"reason", "untrusted"}, 1},
 		{"http_client_calls_total", []string{"source", "dns", "result", "ok"}, 1},
 		{"http_client_calls_total", []string{"source", "none", "result", "no_endpoint"}, 1},
 		{"http_client_call_duration_seconds", nil, 2},

@@ -7,6 +7,17 @@
 // of the backend to A and of the pair to B: the references share nothing with the pair, so
 // overhead of the pair's own cannot cancel out of a ratio.
 //
+// Two more pairs, each its own two processes, call the backend over HTTPS and over mutual TLS
+// (certificates from localpair.TLSEnviron, in a temporary directory), and are set against the
+// plain pair: what TLS costs at the hop. wrk still speaks plain HTTP to the frontend; the TLS
+// is the frontend's pooled connections to the backend. So that the cost is not hidden in
+// handshakes, the tool also counts them: it scrapes the TLS backend's admin /metrics before
+// and after each measured run and divides the growth of http_server_tls_handshakes_total by
+// that of http_server_requests_total. Both are the backend's own counters, read at the same
+// two instants, so they cover the same window and the same hop (wrk's request count would
+// miss the requests in flight when it stops, and counts the frontend's requests, not the
+// backend's). -tls=false leaves these two pairs out.
+//
 // The services run as built by `go build` (make bench-compare builds them), with their
 // shipped defaults: no OTLP endpoint (trace ids made and propagated, no span recorded), the
 // Prometheus RED metrics, LOG_LEVEL=info and ACCESS_LOG_RATE=100 (the access log's first 100
@@ -43,12 +54,14 @@ import (
 	"time"
 
 	"github.com/svc2svc/svc2svc/tools/internal/cli"
+	"github.com/svc2svc/svc2svc/tools/internal/localpair"
 	"github.com/svc2svc/svc2svc/tools/internal/stats"
 )
 
 // The goals of issue 13, on the 2-core machine the numbers come from.
 const (
 	goalPairThroughput = 0.8  // the pair's throughput at least this times B's
+	goalTLSThroughput  = 0.8  // the HTTPS and mutual TLS pairs' throughput at least this times the plain pair's
 	goalPairCPU        = 1.25 // the pair's server CPU per request at most this times B's
 	goalPairP99        = 1.25 // the pair's p99 at most this times B's
 	goalBackend        = 0.7  // the backend's throughput at least this times A's
@@ -78,6 +91,7 @@ type options struct {
 	accept      string
 	backendBin  string
 	frontendBin string
+	tls         bool
 	env         []string
 }
 
@@ -89,11 +103,12 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.IntVar(&o.connections, "connections", 64, "keep-alive connections, each with one request in flight (wrk -c)")
 	fs.DurationVar(&o.duration, "duration", 10*time.Second, "measured load per target and round")
 	fs.DurationVar(&o.warmup, "warmup", 2*time.Second, "unmeasured load before each measurement")
-	fs.IntVar(&o.rounds, "rounds", 3, "rounds over the four targets, in rotating order; the table shows the medians")
+	fs.IntVar(&o.rounds, "rounds", 3, "rounds over the targets, in rotating order; the table shows the medians")
 	fs.StringVar(&o.path, "path", "/", "the path asked of every target")
 	fs.StringVar(&o.accept, "accept", "application/json", "the Accept header sent (the frontend answers JSON, text or HTML)")
 	fs.StringVar(&o.backendBin, "backend", "bin/backend", "the backend binary (make build)")
 	fs.StringVar(&o.frontendBin, "frontend", "bin/frontend", "the frontend binary (make build)")
+	fs.BoolVar(&o.tls, "tls", true, "also measure the pair over HTTPS and over mutual TLS, and their handshakes per request")
 	fs.Func("env", "KEY=VALUE added to both services' environment (repeatable), e.g. -env LOG_LEVEL=warn", func(s string) error {
 		if !strings.Contains(s, "=") {
 			return fmt.Errorf("want KEY=VALUE, got %q", s)
@@ -101,7 +116,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		o.env = append(o.env, s)
 		return nil
 	})
-	if err := fs.Parse(args); err != nil {
+	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
 	if o.rounds < 1 || o.connections < 1 || o.threads < 1 || o.threads > o.connections {
@@ -122,11 +137,16 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		{name: "backend alone", url: servers.backend.url, pids: []int{servers.backend.pid()}},
 		{name: "frontend -> backend", url: servers.frontend.url, pids: []int{servers.frontend.pid(), servers.backend.pid()}},
 	}
+	for _, p := range servers.tls {
+		targets = append(targets, target{name: p.name, label: p.label, url: p.frontend.url,
+			pids: []int{p.frontend.pid(), p.backend.pid()}, metricsURL: p.backend.adminURL + "/metrics"})
+	}
 	fmt.Fprintf(stdout, "machine  %d CPUs, %s, load average %s\n", runtime.NumCPU(), runtime.Version(), loadavg())
 	fmt.Fprintf(stdout, "load     wrk -t%d -c%d -d%v (after %v of warm-up) -H 'Accept: %s' GET %s, %d round(s); env %q\n\n",
 		o.threads, o.connections, o.duration, o.warmup, o.accept, o.path, o.rounds, o.env)
 
 	results := make([][]result, len(targets))
+	counts := make([]tlsCounts, len(targets)) // summed over the rounds
 	for round := range o.rounds {
 		for i := range targets {
 			k := (i + round) % len(targets)
@@ -135,6 +155,10 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 				if _, err := wrk(ctx, o, t.url, o.warmup); err != nil {
 					return fmt.Errorf("%s: %w", t.name, err)
 				}
+			}
+			countsBefore, err := t.scrape(ctx)
+			if err != nil {
+				return fmt.Errorf("%s: %w", t.name, err)
 			}
 			before, err := cpuTicks(t.pids)
 			if err != nil {
@@ -148,12 +172,18 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 			if err != nil {
 				return err
 			}
+			countsAfter, err := t.scrape(ctx)
+			if err != nil {
+				return fmt.Errorf("%s: %w", t.name, err)
+			}
+			grown := countsAfter.minus(countsBefore)
+			counts[k] = counts[k].plus(grown)
 			if r.requests > 0 {
 				r.cpuUS = float64(after-before) * 1e6 / clockTicks / float64(r.requests)
 			}
 			results[k] = append(results[k], r)
-			fmt.Fprintf(stdout, "round %d  %-22s %8.0f/s  p99 %7.2fms  cpu %6.1fµs/req  errors %d\n",
-				round+1, t.name, r.rps, r.p99ms, r.cpuUS, r.errors)
+			fmt.Fprintf(stdout, "round %d  %-22s %8.0f/s  p99 %7.2fms  cpu %6.1fµs/req  errors %d%s\n",
+				round+1, t.name, r.rps, r.p99ms, r.cpuUS, r.errors, t.handshakeNote(grown))
 		}
 	}
 
@@ -164,12 +194,21 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		fmt.Fprintf(stdout, "%-22s %10.0f %10.2f %14.1f %8d\n", t.name, rows[i].rps, rows[i].p99ms, rows[i].cpuUS, rows[i].errors)
 	}
 	a, b, be, pair := rows[0], rows[1], rows[2], rows[3]
-	fmt.Fprintf(stdout, "\nbackend / A: throughput %.2fx (goal >= %.2fx: %s), cpu/req %.2fx, p99 %.2fx\n",
+	fmt.Fprintf(stdout, "\nbackend / A:  throughput %.2fx (goal >= %.2fx: %s), cpu/req %.2fx, p99 %.2fx\n",
 		be.rps/a.rps, goalBackend, met(be.rps/a.rps >= goalBackend), be.cpuUS/a.cpuUS, be.p99ms/a.p99ms)
-	fmt.Fprintf(stdout, "pair / B:    throughput %.2fx (goal >= %.2fx: %s), cpu/req %.2fx (goal <= %.2fx: %s), p99 %.2fx (goal <= %.2fx: %s)\n",
+	fmt.Fprintf(stdout, "pair / B:     throughput %.2fx (goal >= %.2fx: %s), cpu/req %.2fx (goal <= %.2fx: %s), p99 %.2fx (goal <= %.2fx: %s)\n",
 		pair.rps/b.rps, goalPairThroughput, met(pair.rps/b.rps >= goalPairThroughput),
 		pair.cpuUS/b.cpuUS, goalPairCPU, met(pair.cpuUS/b.cpuUS <= goalPairCPU),
 		pair.p99ms/b.p99ms, goalPairP99, met(pair.p99ms/b.p99ms <= goalPairP99))
+	for i, t := range targets {
+		if t.metricsURL == "" {
+			continue
+		}
+		r := rows[i]
+		fmt.Fprintf(stdout, "%-13s throughput %.2fx (goal >= %.2fx: %s), cpu/req %.2fx, p99 %.2fx; %s\n",
+			t.label+" / pair:", r.rps/pair.rps, goalTLSThroughput, met(r.rps/pair.rps >= goalTLSThroughput),
+			r.cpuUS/pair.cpuUS, r.p99ms/pair.p99ms, counts[i])
+	}
 	fmt.Fprintf(stdout, "load average at the end %s\n", loadavg())
 	for _, r := range rows {
 		if r.errors > 0 {
@@ -187,11 +226,30 @@ func met(ok bool) string {
 }
 
 // target is one of the compared configurations; pids are the processes that serve it, whose
-// CPU time is its cost.
+// CPU time is its cost. metricsURL, for a TLS pair, is its backend's /metrics, whose
+// handshakes and requests are counted around each measured run.
 type target struct {
-	name string
-	url  string
-	pids []int
+	name       string
+	label      string // a TLS pair's name in its ratio line
+	url        string
+	pids       []int
+	metricsURL string
+}
+
+// scrape reads the target's backend counters; zero for a target without metricsURL.
+func (t target) scrape(ctx context.Context) (tlsCounts, error) {
+	if t.metricsURL == "" {
+		return tlsCounts{}, nil
+	}
+	return scrapeCounts(ctx, t.metricsURL)
+}
+
+// handshakeNote is the per-round line's tail for a TLS pair: the handshakes in that run.
+func (t target) handshakeNote(c tlsCounts) string {
+	if t.metricsURL == "" {
+		return ""
+	}
+	return "  " + c.String()
 }
 
 // result is one wrk run.
@@ -328,22 +386,36 @@ func loadavg() string {
 	return strings.Join(f[:3], " ")
 }
 
-// server is one started process and the URL of its public port.
+// server is one started process, the URL of its public port and, for a TLS backend, that of
+// its admin port (/metrics, /readyz).
 type server struct {
-	cmd  *exec.Cmd
-	url  string
-	done chan struct{}
+	cmd      *exec.Cmd
+	url      string
+	adminURL string
+	done     chan struct{}
 }
 
 func (s *server) pid() int { return s.cmd.Process.Pid }
 
 type servers struct {
 	hello, proxy, backend, frontend *server
+	tls                             []tlsPair // HTTPS, then mutual TLS; none with -tls=false
 	all                             []*server
+	certs                           string // the TLS pairs' certificates, removed by stop
 }
 
-// stop ends every process with SIGTERM, then waits for it.
+// tlsPair is a frontend calling its own backend over TLS.
+type tlsPair struct {
+	name, label       string // the table's row and the ratio line's label
+	mode              localpair.TLS
+	backend, frontend *server
+}
+
+// stop ends every process with SIGTERM, then waits for it, and removes the certificates.
 func (s *servers) stop() {
+	if s.certs != "" {
+		defer os.RemoveAll(s.certs)
+	}
 	for _, p := range s.all {
 		_ = p.cmd.Process.Signal(syscall.SIGTERM)
 	}
@@ -357,20 +429,33 @@ func (s *servers) stop() {
 	}
 }
 
-// startAll starts the four servers, each on a free loopback port, and waits until each
-// answers.
+// startAll starts the servers, each on a free loopback port, and waits until each answers.
 func startAll(ctx context.Context, o options) (*servers, error) {
 	s := &servers{}
 	self, err := os.Executable()
 	if err != nil {
 		return s, err
 	}
-	start := func(name string, argv []string, env []string) (*server, error) {
+	// start runs argv with env on a free PORT. With tlsAdmin the server is a TLS backend: it
+	// also gets a free ADMIN_PORT, whose /metrics the tool scrapes and also polls until it is
+	// up (its public port answers only over TLS, and under mutual TLS only the frontend; its
+	// listeners open before either serves, so the frontend can call it from then on).
+	start := func(name string, argv []string, env []string, tlsAdmin bool) (*server, error) {
 		port, err := freePort()
 		if err != nil {
 			return nil, err
 		}
 		env = append(env, "PORT="+strconv.Itoa(port))
+		p := &server{url: fmt.Sprintf("http://127.0.0.1:%d", port), done: make(chan struct{})}
+		if tlsAdmin {
+			adminPort, err := freePort()
+			if err != nil {
+				return nil, err
+			}
+			env = append(env, "ADMIN_PORT="+strconv.Itoa(adminPort)) // the last one counts
+			p.url = fmt.Sprintf("https://127.0.0.1:%d", port)
+			p.adminURL = fmt.Sprintf("http://127.0.0.1:%d", adminPort)
+		}
 		cmd := exec.Command(argv[0], argv[1:]...)
 		cmd.Env = env
 		// A pipe that is drained, like a container runtime's: writing the logs costs the
@@ -383,7 +468,7 @@ func startAll(ctx context.Context, o options) (*servers, error) {
 		if err := cmd.Start(); err != nil {
 			return nil, fmt.Errorf("start %s: %w", name, err)
 		}
-		p := &server{cmd: cmd, url: fmt.Sprintf("http://127.0.0.1:%d", port), done: make(chan struct{})}
+		p.cmd = cmd
 		s.all = append(s.all, p)
 		go func() {
 			_, _ = io.Copy(io.Discard, bufio.NewReaderSize(out, 64<<10))
@@ -396,10 +481,10 @@ func startAll(ctx context.Context, o options) (*servers, error) {
 		return p, nil
 	}
 	base := []string{"PATH=" + os.Getenv("PATH")}
-	if s.hello, err = start("hello", []string{self, "serve-hello"}, base); err != nil {
+	if s.hello, err = start("hello", []string{self, "serve-hello"}, base, false); err != nil {
 		return s, err
 	}
-	if s.proxy, err = start("proxy", []string{self, "serve-proxy", s.hello.url}, base); err != nil {
+	if s.proxy, err = start("proxy", []string{self, "serve-proxy", s.hello.url}, base, false); err != nil {
 		return s, err
 	}
 	svc := append(base, "LISTEN_HOST=127.0.0.1", "ADMIN_PORT=0", "DRAIN_DELAY=0s", "POD_NAMESPACE=bench")
@@ -408,24 +493,58 @@ func startAll(ctx context.Context, o options) (*servers, error) {
 	if err != nil {
 		return s, err
 	}
-	if s.backend, err = start("backend", []string{backendBin}, append(slices.Clone(svc), "POD_NAME=backend-1", "POD_IP=127.0.0.1")); err != nil {
-		return s, err
-	}
-	u, _ := url.Parse(s.backend.url)
 	frontendBin, err := filepath.Abs(o.frontendBin)
 	if err != nil {
 		return s, err
 	}
-	s.frontend, err = start("frontend", []string{frontendBin}, append(slices.Clone(svc), "POD_NAME=frontend-1",
-		"DISCOVERY_SKIP_DNS=true", "BACKEND_SERVICE_SERVICE_HOST=127.0.0.1", "BACKEND_SERVICE_SERVICE_PORT="+u.Port()))
-	return s, err
+	// startPair starts a backend with backendEnv and a frontend with frontendEnv that calls it.
+	startPair := func(suffix string, backendEnv, frontendEnv []string) (backend, frontend *server, err error) {
+		env := append(slices.Clone(svc), "POD_NAME=backend-1", "POD_IP=127.0.0.1")
+		if backend, err = start("backend"+suffix, []string{backendBin}, append(env, backendEnv...), len(backendEnv) > 0); err != nil {
+			return nil, nil, err
+		}
+		u, _ := url.Parse(backend.url)
+		env = append(slices.Clone(svc), "POD_NAME=frontend-1",
+			"DISCOVERY_SKIP_DNS=true", "BACKEND_SERVICE_SERVICE_HOST=127.0.0.1", "BACKEND_SERVICE_SERVICE_PORT="+u.Port())
+		frontend, err = start("frontend"+suffix, []string{frontendBin}, append(env, frontendEnv...), false)
+		return backend, frontend, err
+	}
+	if s.backend, s.frontend, err = startPair("", nil, nil); err != nil || !o.tls {
+		return s, err
+	}
+	if s.certs, err = os.MkdirTemp("", "hopcost-tls-"); err != nil {
+		return s, err
+	}
+	for _, p := range []tlsPair{
+		{name: "pair over HTTPS", label: "HTTPS", mode: localpair.TLSOn},
+		{name: "pair over mutual TLS", label: "mTLS", mode: localpair.TLSMutual},
+	} {
+		dir := filepath.Join(s.certs, string(p.mode))
+		if err := os.Mkdir(dir, 0o700); err != nil {
+			return s, err
+		}
+		backendEnv, frontendEnv, err := localpair.TLSEnviron(dir, p.mode)
+		if err != nil {
+			return s, fmt.Errorf("write the %s certificates: %w", p.label, err)
+		}
+		if p.backend, p.frontend, err = startPair(" ("+string(p.mode)+")", backendEnv, frontendEnv); err != nil {
+			return s, err
+		}
+		s.tls = append(s.tls, p)
+	}
+	return s, nil
 }
 
-// waitUp polls the server until it answers 200, for at most 10 s.
+// waitUp polls the server until it answers 200 (a TLS backend: its admin /metrics), for at
+// most 10 s.
 func waitUp(ctx context.Context, p *server, name string) error {
 	deadline := time.Now().Add(10 * time.Second)
+	probe := p.url + "/"
+	if p.adminURL != "" {
+		probe = p.adminURL + "/metrics"
+	}
 	for {
-		res, err := http.Get(p.url + "/")
+		res, err := http.Get(probe)
 		if err == nil {
 			_, _ = io.Copy(io.Discard, res.Body)
 			res.Body.Close()
@@ -442,7 +561,7 @@ func waitUp(ctx context.Context, p *server, name string) error {
 		case <-time.After(50 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("%s did not answer GET / within 10s: %w", name, err)
+			return fmt.Errorf("%s did not answer GET %s within 10s: %w", name, probe, err)
 		}
 	}
 }

@@ -42,7 +42,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	limit := fs.Duration("timeout", 5*time.Minute, "bound on the whole run")
 	width := fs.Int("width", 1200, "window width")
 	height := fs.Int("height", 1000, "window height")
-	if err := fs.Parse(args); err != nil {
+	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
 	path, err := chromium.Find()

@@ -165,10 +165,13 @@ func (t *TLS) UnmarshalText(b []byte) error {
 	return nil
 }
 
-// tlsEnviron writes the certificates of cfg.TLS into a new temporary directory (p.tlsRoot):
-// a fresh CA, the backends' certificate for backend-service, the frontend's for FrontendID.
-// It returns the backends' and the frontend's TLS variables.
-func (p *Pair) tlsEnviron(mode TLS) (backendEnv, frontendEnv []string, err error) {
+// TLSEnviron writes the certificates of a pair under mode into dir, which must exist: a
+// fresh CA, the backends' certificate for backend-service (Secret dir dir/backend) and the
+// frontend's for FrontendID (dir/frontend). It returns the backends' TLS variables (TLS_DIR,
+// and under TLSMutual TLS_CLIENT_AUTH=require and TLS_ALLOWED_CLIENTS=FrontendID) and the
+// frontend's (CLIENT_TLS_DIR). Start uses it; so can a tool that runs the services as
+// processes of their own.
+func TLSEnviron(dir string, mode TLS) (backendEnv, frontendEnv []string, err error) {
 	if mode != TLSOn && mode != TLSMutual {
 		return nil, nil, fmt.Errorf("unknown TLS mode %q", mode)
 	}
@@ -176,24 +179,21 @@ func (p *Pair) tlsEnviron(mode TLS) (backendEnv, frontendEnv []string, err error
 	if err != nil {
 		return nil, nil, err
 	}
-	if p.tlsRoot, err = os.MkdirTemp("", "svc2svc-tls-"); err != nil {
-		return nil, nil, err
-	}
 	write := func(name string, names ...string) (string, error) {
 		leaf, err := ca.Sign(names)
 		if err != nil {
 			return "", err
 		}
-		dir := filepath.Join(p.tlsRoot, name)
-		if err := os.Mkdir(dir, 0o700); err != nil {
+		sub := filepath.Join(dir, name)
+		if err := os.Mkdir(sub, 0o700); err != nil {
 			return "", err
 		}
 		for file, b := range tlstest.Files(leaf, ca) {
-			if err := os.WriteFile(filepath.Join(dir, file), b, 0o600); err != nil {
+			if err := os.WriteFile(filepath.Join(sub, file), b, 0o600); err != nil {
 				return "", err
 			}
 		}
-		return dir, nil
+		return sub, nil
 	}
 	backendDir, err := write("backend", tlstest.ServiceNames("backend-service", "local")...)
 	if err != nil {
@@ -218,7 +218,11 @@ func (p *Pair) start(cfg Config) error {
 	common := append([]string{"LISTEN_HOST=127.0.0.1", "ADMIN_PORT=0", "DRAIN_DELAY=0s", "POD_NAMESPACE=local", "NODE_NAME=" + hostname}, cfg.Environ...)
 	backendEnv, frontendEnv := cfg.BackendEnviron, cfg.FrontendEnviron
 	if cfg.TLS != TLSOff {
-		b, f, err := p.tlsEnviron(cfg.TLS)
+		var err error
+		if p.tlsRoot, err = os.MkdirTemp("", "svc2svc-tls-"); err != nil {
+			return fmt.Errorf("write the TLS certificates: %w", err)
+		}
+		b, f, err := TLSEnviron(p.tlsRoot, cfg.TLS)
 		if err != nil {
 			return fmt.Errorf("write the TLS certificates: %w", err)
 		}

@@ -6,10 +6,12 @@ import (
 	"encoding/json"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/svc2svc/svc2svc/pkg/servicetest"
+	"github.com/svc2svc/svc2svc/pkg/tlsdir"
 	"github.com/svc2svc/svc2svc/tools/internal/localpair"
 )
 
@@ -151,4 +153,30 @@ func getView(t *testing.T, client *http.Client, url string) (view, int, error) {
 	var v view
 	err = json.NewDecoder(res.Body).Decode(&v)
 	return v, res.StatusCode, err
+}
+
+// TestTLSEnviron checks the variables TLSEnviron returns name Secret dirs tlsdir can load,
+// with the client's identity allowed under mutual TLS only, and that TLSOff is an error.
+func TestTLSEnviron(t *testing.T) {
+	t.Parallel()
+	for _, mode := range []localpair.TLS{localpair.TLSOn, localpair.TLSMutual} {
+		backendEnv, frontendEnv, err := localpair.TLSEnviron(t.TempDir(), mode)
+		if err != nil {
+			t.Fatalf("TLSEnviron(%q) = %v", mode, err)
+		}
+		for _, kv := range append(slices.Clone(backendEnv[:1]), frontendEnv...) {
+			_, dir, _ := strings.Cut(kv, "=")
+			if _, err := tlsdir.Load(tlsdir.Config{Dir: dir}); err != nil {
+				t.Errorf("TLSEnviron(%q): %s: Load = %v", mode, kv, err)
+			}
+		}
+		mutual := slices.Contains(backendEnv, "TLS_ALLOWED_CLIENTS="+localpair.FrontendID)
+		if mutual != (mode == localpair.TLSMutual) || !strings.HasPrefix(backendEnv[0], "TLS_DIR=") ||
+			len(frontendEnv) != 1 || !strings.HasPrefix(frontendEnv[0], "CLIENT_TLS_DIR=") {
+			t.Errorf("TLSEnviron(%q) = %q, %q, want TLS_DIR (and the frontend allowed under mtls), CLIENT_TLS_DIR", mode, backendEnv, frontendEnv)
+		}
+	}
+	if _, _, err := localpair.TLSEnviron(t.TempDir(), localpair.TLSOff); err == nil {
+		t.Error("TLSEnviron(TLSOff) = nil error, want one")
+	}
 }
