@@ -177,21 +177,24 @@ ready_pods() {
 }
 
 # await_answer FILTER [JQ ARGS...] -- GET... runs the command GET... (it prints a JSON answer)
-# until jq FILTER holds for the answer, at most 15 times 2 s apart, and leaves the last answer in
-# $json for the check that follows. Why: a finished rollout is not yet the end of the old pods'
-# answers (kube-proxy's rules and the frontends' pooled connections move a moment later). A GET
-# that fails ends the script: http_get has its own retries.
+# until jq FILTER holds for the answer or 30 s have passed, and leaves the last answer (or the
+# last error) in $json for the check that follows. Why: a finished rollout is not yet the end of
+# the old pods' answers (kube-proxy's rules and the frontends' pooled connections move a moment
+# later), nor of a new pod's first refusals (its NetworkPolicy lands a few seconds after it
+# starts: a 503 then).
 await_answer() {
-  local filter=$1 jq_args=()
+  local filter=$1 jq_args=() deadline=$((SECONDS + 30))
   shift
   while [ "$1" != -- ]; do
     jq_args+=("$1")
     shift
   done
   shift
-  for _ in $(seq 1 15); do
-    json=$("$@") || fail "$* failed"
-    jq -e "${jq_args[@]}" "$filter" >/dev/null 2>&1 <<<"$json" && return 0
+  while :; do
+    if json=$("$@" 2>&1); then
+      jq -e "${jq_args[@]}" "$filter" >/dev/null 2>&1 <<<"$json" && return 0
+    fi
+    [ "$SECONDS" -lt "$deadline" ] || return 0
     sleep 2
   done
 }
