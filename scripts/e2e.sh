@@ -699,12 +699,23 @@ say "HTTPS (k8s/tls/ and make certs): GET / over https://backend-service, then a
 CERTS=$WORK/certs
 CERTS_DIR=$CERTS NAMESPACE=default bash scripts/certs.sh || fail "scripts/certs.sh"
 # apply_pair DIR SCHEME applies DIR (k8s or k8s/tls) with this run's images, waits for both
-# rollouts, then for GET / to report SCHEME (the NodePort may still reach an old pod for a
-# moment), leaving the last answer in $json.
+# rollouts and for the old pods to exit, then for GET / to report SCHEME (the NodePort may still
+# reach an old pod for a moment), leaving the last answer in $json. Why wait for the exit: a
+# rollout counts an old pod gone as it starts to drain, but for DRAIN_DELAY it still answers,
+# and an old frontend calls the new backends with the old scheme: a 502 (seen once, as the first
+# request of the renewal's load).
 apply_pair() {
+  local old
   kubectl apply -k "$(overlay "$1")"
   rollout default backend-deployment
   rollout default frontend-deployment
+  for _ in $(seq 1 "$E2E_TIMEOUT"); do
+    old=$(kubectl get pods -l 'app in (backend,frontend)' -o json |
+      jq -r '[.items[] | select(.metadata.deletionTimestamp != null) | .metadata.name] | join(" ")')
+    [ -n "$old" ] || break
+    sleep 1
+  done
+  [ -z "$old" ] || fail "old pods of the pair still there ${E2E_TIMEOUT}s after the rollout: $old"
   await_answer '.discovery.scheme == $s' --arg s "$2" -- http_get "$URL/" -H 'Accept: application/json'
 }
 apply_pair k8s/tls https
