@@ -13,9 +13,10 @@
 #   bash scripts/cert-manager.sh render  # print the manifests instead of applying them
 #   bash scripts/cert-manager.sh overlay # print the overlay
 #
-# Environment: NAMESPACE; CERT_MANAGER_DIR, the kustomization to apply (default k8s/cert-manager,
-# the e2e passes its own that sets the images' tags). Needs cert-manager in the cluster for apply:
-# without its CRDs, or without the namespace, it stops before applying anything.
+# Environment: NAMESPACE; CERT_MANAGER_DIR, the kustomization to apply (default k8s/cert-manager;
+# absolute or from the repository root: the e2e passes its own that sets the images' tags).
+# apply needs cert-manager in the cluster: without its CRDs, or without the namespace, it stops
+# before applying anything.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
