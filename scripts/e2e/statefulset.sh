@@ -14,6 +14,16 @@ kubectl apply -k "$(overlay k8s/statefulset)"
 kubectl rollout status statefulset/backend --timeout="${E2E_TIMEOUT}s" && pass "rollout of default/statefulset backend" ||
   fail "rollout of default/statefulset backend did not finish in ${E2E_TIMEOUT}s"
 rollout default frontend-stateful
+# DNS knows a pod's name once backend-stateful's EndpointSlice lists the pod ready, a moment
+# after the StatefulSet counts it ready; a query in between gets an NXDOMAIN that CoreDNS caches
+# for 30 s (seen once: backend-1 unknown for the whole of http_get's retries). So wait for the slice.
+for _ in $(seq 1 "$E2E_TIMEOUT"); do
+  sts_ready=$(kubectl get endpointslices -l kubernetes.io/service-name=backend-stateful -o json |
+    jq '[.items[].endpoints[]? | select(.conditions.ready == true)] | length')
+  [ "$sts_ready" = 3 ] && break
+  sleep 1
+done
+[ "$sts_ready" = 3 ] || fail "backend-stateful's EndpointSlices list $sts_ready ready pods ${E2E_TIMEOUT}s after the rollout, want 3"
 STS_URL=http://$NODE_IP:$(kubectl get svc frontend-stateful -o jsonpath='{.spec.ports[0].nodePort}')
 
 # sts_pod NAME prints the uid and IP of pod NAME, "-" for what it does not have yet.
