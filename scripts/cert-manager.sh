@@ -40,16 +40,9 @@ src=${CERT_MANAGER_DIR:-k8s/cert-manager}
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-# kustomize takes a resource folder by a relative path (never an absolute one), also one outside
-# the overlay: up to / and down again. Physical paths, since kustomize resolves symbolic links
-# (macOS's /tmp is one) before it follows a relative path; no realpath --relative-to on macOS.
-up=''
-d=$(cd "$tmp" && pwd -P)
-while [ "$d" != / ]; do
-  up+=../
-  d=$(dirname "$d")
-done
-rel=$up$(cd "$src" && pwd -P | cut -c2-)
+# shellcheck source=scripts/kustomize-path.sh
+. scripts/kustomize-path.sh
+rel=$(kustomize_path "$tmp" "$src")
 cat >"$tmp/kustomization.yaml" <<EOF
 # k8s/cert-manager in namespace $NAMESPACE: the names its Certificates carry follow the namespace.
 apiVersion: kustomize.config.k8s.io/v1beta1

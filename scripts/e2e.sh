@@ -57,6 +57,8 @@ WORK=$(mktemp -d)
 SAY_PREFIX=''
 # shellcheck source=scripts/lib.sh
 . scripts/lib.sh
+# shellcheck source=scripts/kustomize-path.sh
+. scripts/kustomize-path.sh
 
 # dump_context prints what the cluster knows about our objects, once, so a FAIL explains itself.
 dump_context() {
@@ -210,22 +212,16 @@ rollout() { # rollout NAMESPACE DEPLOYMENT
 # overlay DIR writes a kustomization in $WORK that builds DIR (k8s/ or one of its folders) with
 # this run's images (and, for k8s/env-fallback, the cluster's kube-dns address), and prints its
 # folder for kubectl apply -k. The manifests stay as they are: kustomize's images: override sets
-# the tag. The path to DIR is relative (kustomize refuses absolute ones) and physical, since
-# kustomize resolves symbolic links (macOS's /tmp is one) before it follows a relative path.
+# the tag.
 overlay() {
-  local src=$1 dst up='' d
+  local src=$1 dst
   dst=$WORK/overlay-$(tr / - <<<"$src")
   mkdir -p "$dst"
-  d=$(cd "$dst" && pwd -P)
-  while [ "$d" != / ]; do
-    up+=../
-    d=$(dirname "$d")
-  done
   cat >"$dst/kustomization.yaml" <<EOF
 apiVersion: kustomize.config.k8s.io/v1beta1
 kind: Kustomization
 resources:
-  - ${up}$(pwd -P | cut -c2-)/$src
+  - $(kustomize_path "$dst" "$src")
 images:
   - name: backend
     newTag: $IMAGE_TAG
