@@ -448,12 +448,12 @@ ROWS=()
 ROWS+=("delete-pod:delete the busiest of 3 backend pods (it answered $(jq -r --arg v "$victim" '.by_pod[$v] // 0' "$ART/delete-pod.json") of the run's requests before it went)")
 
 say "2b. rolling restart of the backend under load through the NodePort"
-load restart-backend "rollout restart backend under load" "$URL" 30s -event '2s=rollout-restart backend-deployment'
+load restart-backend "rollout restart backend under load" "$URL" 40s -event '2s=rollout-restart backend-deployment'
 event_within restart-backend 5
 ROWS+=("restart-backend:kubectl rollout restart deployment/backend-deployment")
 
 say "2c. rolling restart of the frontend ($FRONTEND_REPLICAS replicas) under load through the NodePort"
-load restart-frontend "rollout restart frontend under load" "$URL" 30s -event '2s=rollout-restart frontend-deployment'
+load restart-frontend "rollout restart frontend under load" "$URL" 35s -event '2s=rollout-restart frontend-deployment'
 event_within restart-frontend 5
 ROWS+=("restart-frontend:kubectl rollout restart deployment/frontend-deployment")
 note ""
