@@ -406,7 +406,11 @@ grep -Eq '^pod: backend-deployment-' <<<"$text" && pass "plain text answer has a
 ctype=$(curl -sS --max-time 10 -o /dev/null -w '%{content_type}' -H 'Accept: text/html' "$URL/") || fail "GET $URL/ (Accept: text/html)"
 [[ $ctype == text/html* ]] && pass "Accept: text/html gets $ctype" || fail "Accept: text/html gets '$ctype'"
 
-spread=$(http_get "$URL/api/spread?n=60") || fail "GET $URL/api/spread?n=60"
+# kube-proxy writes a pod into the Service's rules a moment after the pod turns Ready (its
+# iptables sync), and the last of the three turns Ready up to a probe period after the others.
+await_answer '.succeeded == 60 and (.by_pod | keys | length) == 3' -- http_get "$URL/api/spread?n=60"
+spread=$json
+[ -n "$spread" ] || fail "GET $URL/api/spread?n=60"
 echo "$spread"
 expect "spread: 60 of 60 calls succeeded" "$spread" '.requested == 60 and .succeeded == 60 and .failed == 0'
 expect "spread: every answer came from a ready backend pod" "$spread" \
